@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Overlay's tests, benchmarks and demo need. Idempotent and quiet when
+# everything is already present. Needs root (apt-get).
+set -euo pipefail
+need=(etcd-server etcd-client iproute2 nftables iputils-ping containernetworking-plugins iperf3 openssl procps)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's etcd-server package may start a system etcd on 2379; the tests start their own on free ports,
+# so a system one is harmless, but stop it when systemd manages it to keep the machine quiet.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+  systemctl stop etcd || true
+fi

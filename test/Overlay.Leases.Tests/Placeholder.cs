@@ -1,0 +1,1 @@
+namespace Overlay.Leases.Tests;
