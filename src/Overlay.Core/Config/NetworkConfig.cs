@@ -1,0 +1,56 @@
+using System.Net;
+
+namespace Overlay.Core.Config;
+
+/// <summary>
+/// The cluster's network configuration as stored at <c>&lt;prefix&gt;/config</c>, with flannel's defaults
+/// resolved. Build it with <see cref="NetworkConfigParser.Parse(string)"/>.
+/// </summary>
+public sealed record NetworkConfig
+{
+    public required IPNetwork Network { get; init; }
+
+    public required int SubnetLen { get; init; }
+
+    /// <summary>Network address of the first subnet that may be leased.</summary>
+    public required IPAddress SubnetMin { get; init; }
+
+    /// <summary>Network address of the last subnet that may be leased.</summary>
+    public required IPAddress SubnetMax { get; init; }
+
+    public IPv6NetworkConfig? IPv6 { get; init; }
+
+    public required BackendConfig Backend { get; init; }
+
+    public bool EnableIPv6 => IPv6 is not null;
+}
+
+/// <summary>The IPv6 half of a dual-stack network.</summary>
+public sealed record IPv6NetworkConfig(IPNetwork Network, int SubnetLen, IPAddress SubnetMin, IPAddress SubnetMax);
+
+/// <summary>The vxlan backend's settings. Overlay serves only the vxlan backend.</summary>
+public sealed record BackendConfig
+{
+    public const string VxlanType = "vxlan";
+
+    /// <summary>The kernel's vxlan port when <see cref="Port"/> is 0 (Linux's historic default, as flannel uses).</summary>
+    public const int KernelDefaultPort = 8472;
+
+    public string Type { get; init; } = VxlanType;
+
+    public int Vni { get; init; } = 1;
+
+    /// <summary>UDP port; 0 means the kernel's default, <see cref="KernelDefaultPort"/>.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Underlay MTU to derive the device MTU from; 0 means the chosen interface's MTU.</summary>
+    public int Mtu { get; init; }
+
+    public bool Gbp { get; init; }
+
+    public bool Learning { get; init; }
+
+    public bool DirectRouting { get; init; }
+
+    public int EffectivePort => Port == 0 ? KernelDefaultPort : Port;
+}

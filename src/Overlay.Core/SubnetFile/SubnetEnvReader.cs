@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using Overlay.Core.Addressing;
+using Overlay.Core.Leases;
+
+namespace Overlay.Core.SubnetFile;
+
+/// <summary>
+/// Reads subnet.env back, tolerantly: blank lines, <c>#</c> comments, <c>export</c>, surrounding white space
+/// and single or double quotes are all accepted, since an admin may have edited the file.
+/// </summary>
+public static class SubnetEnvReader
+{
+    public static IReadOnlyDictionary<string, string> Parse(string text)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string rawLine in text.Split('\n'))
+        {
+            string line = rawLine.Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            if (line.StartsWith("export ", StringComparison.Ordinal) || line.StartsWith("export\t", StringComparison.Ordinal))
+            {
+                line = line[7..].TrimStart();
+            }
+
+            int equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                continue;
+            }
+
+            string key = line[..equals].Trim();
+            string value = line[(equals + 1)..].Trim();
+            if (value.Length >= 2 && (value[0] == '"' || value[0] == '\'') && value[^1] == value[0])
+            {
+                value = value[1..^1];
+            }
+
+            values[key] = value;
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// The subnet this node held when it last wrote the file (FLANNEL_SUBNET and, if present,
+    /// FLANNEL_IPV6_SUBNET, with their host part masked off), or null when there is none or it is unreadable.
+    /// </summary>
+    public static SubnetKey? PreviousSubnet(IReadOnlyDictionary<string, string> values)
+    {
+        if (!values.TryGetValue(SubnetEnv.SubnetKeyName, out string? v4Text) || !TryParseHostCidr(v4Text, AddressFamily.InterNetwork, out IPNetwork v4))
+        {
+            return null;
+        }
+
+        IPNetwork? v6 = null;
+        if (values.TryGetValue(SubnetEnv.IPv6SubnetKey, out string? v6Text))
+        {
+            if (!TryParseHostCidr(v6Text, AddressFamily.InterNetworkV6, out IPNetwork parsed))
+            {
+                return null;
+            }
+
+            v6 = parsed;
+        }
+
+        return new SubnetKey(v4, v6);
+    }
+
+    /// <summary>Reads the previous subnet from a file; a missing or unreadable file gives null.</summary>
+    public static SubnetKey? PreviousSubnetFromFile(string path)
+    {
+        try
+        {
+            return PreviousSubnet(Parse(File.ReadAllText(path)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool TryParseHostCidr(string text, AddressFamily family, out IPNetwork network)
+    {
+        network = default;
+        int slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0
+            || !IPAddressMath.TryParseAddress(text[..slash], out IPAddress? address)
+            || address.AddressFamily != family
+            || !int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int length)
+            || length > IPAddressMath.BitLength(family))
+        {
+            return false;
+        }
+
+        network = new IPNetwork(IPAddressMath.MaskedAddress(address, length), length);
+        return true;
+    }
+}
