@@ -216,4 +216,32 @@ public class EtcdServerTests
         Assert.That(Poll.Until(() => Shell.Run("ip", "netns", "pids", ns.Name).StdOut.Length == 0), Is.True, "no etcd may be left running");
         await Task.CompletedTask;
     }
+
+    [Test]
+    public void Temp_leftovers_of_a_dead_test_process_are_killed_and_deleted()
+    {
+        var leftover = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"ovt-etcd-{DeadPid.Find()}-leftover")).FullName;
+        // Stands in for an orphaned etcd: a process whose command line names the leftover data dir.
+        using var orphan = System.Diagnostics.Process.Start("sh", ["-c", "sleep 1000; true", leftover]);
+        try
+        {
+            Assert.That(ProcessState.IsAlive(orphan.Id), Is.True);
+
+            TempLeftovers.Sweep();
+
+            Assert.That(Directory.Exists(leftover), Is.False);
+            Assert.That(Poll.Until(() => !ProcessState.IsAlive(orphan.Id)), Is.True);
+        }
+        finally
+        {
+            if (!orphan.HasExited)
+            {
+                orphan.Kill(entireProcessTree: true);
+            }
+            if (Directory.Exists(leftover))
+            {
+                Directory.Delete(leftover, recursive: true);
+            }
+        }
+    }
 }

@@ -155,7 +155,7 @@ public class NetworkLabTests
     [Test]
     public void The_sweeper_removes_a_namespace_named_after_a_dead_process_and_kills_what_runs_inside()
     {
-        var deadPid = FindUnusedPid();
+        var deadPid = DeadPid.Find();
         var leftover = $"ovt{deadPid}x1-leftover";
         Shell.Run("ip", "netns", "add", leftover).EnsureSuccess();
         try
@@ -193,8 +193,12 @@ public class NetworkLabTests
             Shell.Run("ip", "netns", "delete", living).EnsureSuccess();
         }
     }
+}
 
-    private static int FindUnusedPid()
+internal static class DeadPid
+{
+    /// <summary>A pid no process has right now, scanning down from pid_max where pids are rarely in use.</summary>
+    public static int Find()
     {
         var pidMax = int.Parse(File.ReadAllText("/proc/sys/kernel/pid_max").Trim(), CultureInfo.InvariantCulture);
         for (var pid = pidMax - 1; pid > 1; pid--)
