@@ -48,17 +48,22 @@ public static class IPAddressMath
         return hostBits >= 128 ? UInt128.MaxValue : UInt128.One << hostBits;
     }
 
+    /// <summary>The host bits of a prefix: all ones below the prefix length.</summary>
+    public static UInt128 HostMask(AddressFamily family, int prefixLength)
+    {
+        int hostBits = BitLength(family) - prefixLength;
+        return hostBits >= 128 ? UInt128.MaxValue : (UInt128.One << hostBits) - 1;
+    }
+
     public static UInt128 First(IPNetwork network) => ToUInt128(network.BaseAddress);
 
     public static UInt128 Last(IPNetwork network) =>
-        First(network) + BlockSize(network.BaseAddress.AddressFamily, network.PrefixLength) - 1;
+        First(network) | HostMask(network.BaseAddress.AddressFamily, network.PrefixLength);
 
     /// <summary>True when the address has no bits set beyond the prefix length.</summary>
     public static bool IsNetworkAddress(IPAddress address, int prefixLength)
     {
-        UInt128 value = ToUInt128(address);
-        UInt128 size = BlockSize(address.AddressFamily, prefixLength);
-        return size == UInt128.MaxValue ? value == 0 : value % size == 0;
+        return (ToUInt128(address) & HostMask(address.AddressFamily, prefixLength)) == 0;
     }
 
     public static bool Overlaps(IPNetwork a, IPNetwork b) =>
@@ -191,8 +196,6 @@ public static class IPAddressMath
 
     public static IPAddress MaskedAddress(IPAddress address, int prefixLength)
     {
-        UInt128 size = BlockSize(address.AddressFamily, prefixLength);
-        UInt128 value = ToUInt128(address);
-        return FromUInt128(size == UInt128.MaxValue ? 0 : value - (value % size), address.AddressFamily);
+        return FromUInt128(ToUInt128(address) & ~HostMask(address.AddressFamily, prefixLength), address.AddressFamily);
     }
 }

@@ -1,1 +1,0 @@
-namespace Overlay.Core.Tests;
