@@ -88,9 +88,19 @@ internal static class NeighbourMessages
 
 public sealed partial class NetlinkHandle
 {
-    /// <summary>IPv4 and IPv6 neighbours of one device.</summary>
-    public IReadOnlyList<NeighbourEntry> ListNeighbours(int interfaceIndex)
+    /// <summary>
+    /// Neighbours of one device, IPv4 and IPv6 unless <paramref name="family"/> says which. The kernel's own NOARP
+    /// entries for multicast groups are included; they are real entries of the device.
+    /// </summary>
+    public IReadOnlyList<NeighbourEntry> ListNeighbours(int interfaceIndex, System.Net.Sockets.AddressFamily? family = null)
     {
+        byte wireFamily = family switch
+        {
+            System.Net.Sockets.AddressFamily.InterNetwork => AddressFamilies.Inet,
+            System.Net.Sockets.AddressFamily.InterNetworkV6 => AddressFamilies.Inet6,
+            null => AddressFamilies.Unspec,
+            _ => throw new ArgumentOutOfRangeException(nameof(family)),
+        };
         lock (_sync)
         {
             EnsureOpen();
@@ -98,7 +108,7 @@ public sealed partial class NetlinkHandle
                 Rtm.GetNeigh,
                 (ref NetlinkWriter w) =>
                 {
-                    NeighbourMessages.WriteHeader(ref w, AddressFamilies.Unspec, 0, 0, 0);
+                    NeighbourMessages.WriteHeader(ref w, wireFamily, 0, 0, 0);
                     // The kernel filters the dump on NDA_IFINDEX; the decoder checks again for older kernels.
                     w.WriteUInt32(Nda.IfIndex, (uint)interfaceIndex);
                 },
