@@ -1,0 +1,197 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using dotnet_etcd;
+using Etcdserverpb;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Overlay.Core.Leases;
+using Polly;
+using Polly.Retry;
+
+namespace Overlay.Leases;
+
+/// <summary>
+/// One gRPC connection to etcd (balanced over every endpoint, TLS and authentication as configured) and the
+/// Polly pipeline every unary call goes through: a timeout per attempt, and retries with exponential backoff
+/// and jitter on transient failures (<see cref="EtcdErrors.IsTransient"/>). A call that still fails after its
+/// retries throws; the long-running loops (<see cref="LeaseWatcher"/>, <see cref="LeaseKeeper"/>,
+/// <see cref="LeaseStore.WaitForConfigAsync"/>) catch that and try again for as long as they run.
+/// </summary>
+public sealed class EtcdSession : IAsyncDisposable
+{
+    /// <summary>Attempts after the first for one call; past this the caller's own loop takes over.</summary>
+    internal const int CallRetries = 4;
+
+    private readonly EtcdClient client;
+    private readonly ResiliencePipeline pipeline;
+    private int disposed;
+
+    public EtcdSession(EtcdOptions options, ILogger<EtcdSession>? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Endpoints.Count == 0)
+        {
+            throw new ArgumentException("no etcd endpoints given", nameof(options));
+        }
+
+        if (options.CallTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"the etcd call timeout must be positive, not {options.CallTimeout}", nameof(options));
+        }
+
+        Options = options;
+        Logger = logger ?? NullLogger<EtcdSession>.Instance;
+        Time = time ?? TimeProvider.System;
+        Prefix = options.Prefix.TrimEnd('/');
+        SubnetsPrefix = SubnetKey.SubnetsPrefix(Prefix);
+        ConfigKey = Prefix + "/config";
+        client = CreateClient(options);
+        pipeline = CreatePipeline(options, Logger, Time);
+
+        Connection = client.GetConnection();
+    }
+
+    public EtcdOptions Options { get; }
+
+    /// <summary>The key prefix without a trailing slash, e.g. <c>/coreos.com/network</c>.</summary>
+    public string Prefix { get; }
+
+    /// <summary>The folder of the lease keys, with a trailing slash: <c>&lt;prefix&gt;/subnets/</c>.</summary>
+    public string SubnetsPrefix { get; }
+
+    public string ConfigKey { get; }
+
+    internal ILogger Logger { get; }
+
+    internal TimeProvider Time { get; }
+
+    internal dotnet_etcd.interfaces.IConnection Connection { get; }
+
+    internal KV.KVClient Kv => Connection.KVClient;
+
+    internal Etcdserverpb.Lease.LeaseClient Leases => Connection.LeaseClient;
+
+    internal Watch.WatchClient Watches => Connection.WatchClient;
+
+    /// <summary>Runs one unary call through the pipeline; <paramref name="operation"/> names it in retry logs.</summary>
+    internal async Task<T> CallAsync<T>(string operation, Func<CallOptions, Task<T>> call, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        var context = ResilienceContextPool.Shared.Get(operation, ct);
+        try
+        {
+            return await pipeline.ExecuteAsync(
+                static async (context, state) =>
+                {
+                    // The deadline is a backstop; the pipeline's timeout cancels the attempt first.
+                    var callOptions = new CallOptions(
+                        deadline: DateTime.UtcNow + state.Timeout + TimeSpan.FromSeconds(1),
+                        cancellationToken: context.CancellationToken);
+                    return await state.Call(callOptions).ConfigureAwait(false);
+                },
+                context,
+                (Call: call, Timeout: Options.CallTimeout)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>The end of the key range that holds every key starting with <paramref name="prefix"/>.</summary>
+    internal static Google.Protobuf.ByteString RangeEnd(string prefix) => EtcdClient.GetRangeEnd(Google.Protobuf.ByteString.CopyFromUtf8(prefix));
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            client.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static ResiliencePipeline CreatePipeline(EtcdOptions options, ILogger logger, TimeProvider time) =>
+        new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && EtcdErrors.IsTransient(e, args.Context.CancellationToken)),
+                MaxRetryAttempts = CallRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+                MaxDelay = TimeSpan.FromSeconds(3),
+                OnRetry = args =>
+                {
+                    if (logger.IsEnabled(LogLevel.Debug))
+                    {
+                        logger.EtcdCallRetrying(args.Context.OperationKey ?? "call", args.AttemptNumber + 1, args.RetryDelay, EtcdErrors.Describe(args.Outcome.Exception));
+                    }
+
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddTimeout(options.CallTimeout)
+            .Build();
+
+    private static EtcdClient CreateClient(EtcdOptions options)
+    {
+        var endpoints = options.Endpoints.Select(e => e.Trim()).Where(e => e.Length > 0).ToArray();
+        bool anyHttps = endpoints.Any(e => e.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
+        bool anyHttp = endpoints.Any(e => !e.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
+        bool tls = anyHttps || options.CaFile is not null || options.CertFile is not null;
+        if (tls && anyHttp && endpoints.Any(e => e.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ArgumentException($"etcd endpoints mix http:// and https:// (or TLS files were given for http:// endpoints): {string.Join(",", endpoints)}");
+        }
+
+        if ((options.CertFile is null) != (options.KeyFile is null))
+        {
+            throw new ArgumentException("an etcd client certificate needs both the certificate file and the key file");
+        }
+
+        string connection = string.Join(",", endpoints);
+        void ConfigureChannel(GrpcChannelOptions channel)
+        {
+            // The library's default gRPC retry policy would multiply Polly's attempts; Polly owns retries.
+            channel.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
+            channel.MaxRetryAttempts = null;
+            channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(200);
+            channel.MaxReconnectBackoff = TimeSpan.FromSeconds(2); // reconnect promptly once etcd is back
+            if (channel.HttpHandler is SocketsHttpHandler sockets)
+            {
+                sockets.ConnectTimeout = options.CallTimeout;
+                sockets.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+                sockets.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
+            }
+        }
+
+        EtcdClient created;
+        if (tls)
+        {
+            var trust = EtcdTls.Load(options, endpoints);
+            created = new EtcdClient(connection, trust.Configure, configureChannelOptions: ConfigureChannel);
+        }
+        else
+        {
+            created = new EtcdClient(connection, configureChannelOptions: ConfigureChannel);
+        }
+
+        if (!string.IsNullOrEmpty(options.Username))
+        {
+            if (string.IsNullOrEmpty(options.Password))
+            {
+                created.Dispose();
+                throw new ArgumentException($"etcd user {options.Username} needs a password");
+            }
+
+            created.SetCredentials(options.Username, options.Password);
+        }
+
+        return created;
+    }
+}

@@ -1,0 +1,88 @@
+using Overlay.Core.Leases;
+
+namespace Overlay.Leases;
+
+/// <summary>Renewal found this node's lease key gone, or held by another node.</summary>
+public sealed class LeaseLostException : Exception
+{
+    public LeaseLostException()
+    {
+    }
+
+    public LeaseLostException(string message)
+        : base(message)
+    {
+    }
+
+    public LeaseLostException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public LeaseLostException(SubnetKey subnet, string message)
+        : base(message)
+    {
+        Subnet = subnet;
+    }
+
+    public SubnetKey? Subnet { get; }
+}
+
+/// <summary>Every subnet between SubnetMin and SubnetMax is leased.</summary>
+public sealed class OutOfSubnetsException : Exception
+{
+    public OutOfSubnetsException()
+        : base("out of subnets")
+    {
+    }
+
+    public OutOfSubnetsException(string message)
+        : base(message)
+    {
+    }
+
+    public OutOfSubnetsException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>There is no network config at <c>&lt;prefix&gt;/config</c>.</summary>
+public sealed class NetworkConfigMissingException : Exception
+{
+    public NetworkConfigMissingException()
+        : base("the network config is missing")
+    {
+    }
+
+    public NetworkConfigMissingException(string message)
+        : base(message)
+    {
+    }
+
+    public NetworkConfigMissingException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    internal static NetworkConfigMissingException ForKey(string key) =>
+        new($"{key} is missing: put a network config there, e.g. with overlayctl config set");
+}
+
+/// <summary>A reservation was refused because another node holds the subnet.</summary>
+public sealed class SubnetHeldException : Exception
+{
+    public SubnetHeldException()
+    {
+    }
+
+    public SubnetHeldException(string message)
+        : base(message)
+    {
+    }
+
+    public SubnetHeldException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,492 @@
+using Etcdserverpb;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Mvccpb;
+using Overlay.Core.Allocation;
+using Overlay.Core.Config;
+using Overlay.Core.Leases;
+using EtcdLease = Overlay.Core.Leases.Lease;
+
+namespace Overlay.Leases;
+
+/// <summary>
+/// The lease protocol's operations on etcd: the network config, listing leases, acquiring a subnet in
+/// flannel's order with create-if-absent transactions, renewing as the owner, reservations and release.
+/// See docs/leases.md.
+/// </summary>
+public sealed class LeaseStore
+{
+    private readonly EtcdSession session;
+    private readonly ILogger logger;
+    private readonly TimeProvider time;
+
+    public LeaseStore(EtcdSession session, LeaseOptions? options = null, ILogger<LeaseStore>? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        this.session = session;
+        Options = options ?? new LeaseOptions();
+        Options.Validate();
+        this.logger = logger ?? NullLogger<LeaseStore>.Instance;
+        this.time = time ?? session.Time;
+    }
+
+    public LeaseOptions Options { get; }
+
+    public EtcdSession Session => session;
+
+    public async Task<string?> GetConfigJsonAsync(CancellationToken ct)
+    {
+        RangeResponse response = await RangeAsync(session.ConfigKey, prefix: false, ct).ConfigureAwait(false);
+        return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToStringUtf8();
+    }
+
+    /// <summary>Writes the config as given; validating it is the caller's business (the CLI does).</summary>
+    public Task PutConfigJsonAsync(string json, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var request = new PutRequest { Key = ByteString.CopyFromUtf8(session.ConfigKey), Value = ByteString.CopyFromUtf8(json) };
+        return session.CallAsync("put config", o => session.Kv.PutAsync(request, o).ResponseAsync, ct);
+    }
+
+    /// <summary>Reads and validates the config; throws <see cref="NetworkConfigMissingException"/> or <see cref="InvalidNetworkConfigException"/>.</summary>
+    public async Task<NetworkConfig> GetConfigAsync(CancellationToken ct)
+    {
+        string? json = await GetConfigJsonAsync(ct).ConfigureAwait(false);
+        if (json is null)
+        {
+            throw NetworkConfigMissingException.ForKey(session.ConfigKey);
+        }
+
+        return NetworkConfigParser.Parse(json);
+    }
+
+    /// <summary>
+    /// Waits until the config is present and valid, retrying through etcd outages; each distinct problem is
+    /// logged once, as one line.
+    /// </summary>
+    public async Task<NetworkConfig> WaitForConfigAsync(CancellationToken ct)
+    {
+        var backoff = new Backoff(time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        string? lastProblem = null;
+        while (true)
+        {
+            string problem;
+            try
+            {
+                NetworkConfig config = await GetConfigAsync(ct).ConfigureAwait(false);
+                if (lastProblem is not null)
+                {
+                    logger.ConfigUsable(session.ConfigKey);
+                }
+
+                return config;
+            }
+            catch (NetworkConfigMissingException e)
+            {
+                problem = e.Message;
+            }
+            catch (InvalidNetworkConfigException e)
+            {
+                problem = $"{session.ConfigKey}: {e.Message}";
+            }
+            catch (Exception e) when (EtcdErrors.IsTransient(e, ct))
+            {
+                problem = $"cannot read {session.ConfigKey}: etcd is unreachable ({EtcdErrors.Describe(e)})";
+            }
+
+            if (!string.Equals(problem, lastProblem, StringComparison.Ordinal))
+            {
+                logger.ConfigNotUsable(problem);
+                lastProblem = problem;
+            }
+
+            await backoff.DelayAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Every lease under the prefix and the revision it was read at. Entries that are not leases are
+    /// returned in <see cref="LeaseSnapshot.Skipped"/>. Expirations are asked of etcd only when
+    /// <paramref name="withExpiration"/> is set (one LeaseTimeToLive call per etcd lease).
+    /// </summary>
+    public async Task<LeaseSnapshot> ListAsync(bool withExpiration, CancellationToken ct)
+    {
+        Listing listing = await ListEntriesAsync(ct).ConfigureAwait(false);
+        IReadOnlyList<EtcdLease> leases = listing.Entries.Select(e => e.Lease).ToList();
+        if (withExpiration)
+        {
+            var expirations = new Dictionary<long, DateTimeOffset?>();
+            foreach (long id in leases.Select(l => l.EtcdLeaseId).Where(id => id != EtcdLease.NoEtcdLease).Distinct())
+            {
+                var request = new LeaseTimeToLiveRequest { ID = id };
+                LeaseTimeToLiveResponse ttl = await session.CallAsync("lease ttl", o => session.Leases.LeaseTimeToLiveAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
+                expirations[id] = ttl.TTL > 0 ? time.GetUtcNow() + TimeSpan.FromSeconds(ttl.TTL) : null;
+            }
+
+            leases = leases.Select(l => l.IsReservation ? l : l with { Expiration = expirations.GetValueOrDefault(l.EtcdLeaseId) }).ToList();
+        }
+
+        return new LeaseSnapshot(leases, listing.Revision, listing.Skipped);
+    }
+
+    /// <summary>
+    /// Acquires a subnet for this node in flannel's order: its own lease or reservation (by owner id, else by
+    /// public IP), then <paramref name="previous"/> if free, then a random free one. New keys are created with
+    /// <c>txn(version == 0)</c>; an existing one is rewritten only if its mod revision is still the one read.
+    /// A lost race is retried with a fresh list. Throws <see cref="OutOfSubnetsException"/> when nothing is free.
+    /// </summary>
+    public async Task<OwnLease> AcquireAsync(NetworkConfig config, NodeIdentity self, LeaseAttributes attributes, SubnetKey? previous, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(self);
+        ArgumentNullException.ThrowIfNull(attributes);
+        LeaseAttributes value = attributes with { OwnerId = self.OwnerId };
+        Grant? grant = null;
+        bool used = false;
+        try
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                Listing listing = await ListEntriesAsync(ct).ConfigureAwait(false);
+                AllocationDecision decision = SubnetAllocator.Decide(config, listing.Entries.Select(e => e.Lease).ToList(), self, previous, Random.Shared);
+                foreach (EtcdLease stale in decision.StaleOwnLeases)
+                {
+                    await DeleteStaleAsync(listing.Find(stale.Subnet), ct).ConfigureAwait(false);
+                }
+
+                if (decision.Outcome == AllocationOutcome.OutOfSubnets || decision.Subnet is not { } subnet)
+                {
+                    logger.OutOfSubnets(self.OwnerId, decision.Reason);
+                    throw new OutOfSubnetsException(decision.Reason);
+                }
+
+                string key = subnet.ToEtcdKey(session.Prefix);
+                if (decision.Outcome == AllocationOutcome.ReuseLease && listing.Find(subnet) is { } existing && existing.Lease.IsReservation)
+                {
+                    // A reservation stays a reservation: rewrite our value (the VTEP MAC may have changed) with no lease.
+                    TxnResponse kept = await PutIfAsync(key, value, EtcdLease.NoEtcdLease, ModRevisionIs(key, existing.ModRevision), ct).ConfigureAwait(false);
+                    if (kept.Succeeded)
+                    {
+                        logger.Acquired(subnet, decision.Outcome, decision.Reason);
+                        return new OwnLease(new EtcdLease(subnet, value, EtcdLease.NoEtcdLease), kept.Header.Revision, null, decision.Outcome);
+                    }
+                }
+                else
+                {
+                    grant ??= await GrantAsync(ct).ConfigureAwait(false);
+                    Compare guard = decision.Outcome == AllocationOutcome.ReuseLease && listing.Find(subnet) is { } held
+                        ? ModRevisionIs(key, held.ModRevision)
+                        : KeyIsAbsent(key);
+                    TxnResponse created = await PutIfAsync(key, value, grant.Id, guard, ct).ConfigureAwait(false);
+                    if (created.Succeeded)
+                    {
+                        used = true;
+                        logger.Acquired(subnet, decision.Outcome, decision.Reason);
+                        return new OwnLease(new EtcdLease(subnet, value, grant.Id, grant.Expiration), created.Header.Revision, grant.Expiration, decision.Outcome);
+                    }
+                }
+
+                // flannel exits here; another node made progress, so a fresh look will find something else.
+                logger.AcquireRaceLost(subnet, attempt);
+            }
+        }
+        finally
+        {
+            if (grant is not null && !used)
+            {
+                await RevokeQuietlyAsync(grant.Id).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Renews this node's lease as its owner: a fresh etcd lease, and the key rewritten only if its mod revision
+    /// is still ours (or it still carries our owner id). A reservation is checked, never attached to a lease.
+    /// Throws <see cref="LeaseLostException"/> when the key is gone or another node holds it.
+    /// </summary>
+    public async Task<OwnLease> RenewAsync(OwnLease current, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        SubnetKey subnet = current.Lease.Subnet;
+        string key = subnet.ToEtcdKey(session.Prefix);
+        string? owner = current.Lease.Attributes.OwnerId;
+        if (current.Lease.IsReservation)
+        {
+            return await RenewReservationAsync(current, key, ct).ConfigureAwait(false);
+        }
+
+        Grant grant = await GrantAsync(ct).ConfigureAwait(false);
+        bool used = false;
+        try
+        {
+            long expected = current.ModRevision;
+            for (int attempt = 0; attempt < 5; attempt++)
+            {
+                TxnResponse response = await PutIfAsync(key, current.Lease.Attributes, grant.Id, ModRevisionIs(key, expected), ct).ConfigureAwait(false);
+                if (response.Succeeded)
+                {
+                    used = true;
+                    logger.Renewed(subnet, grant.Id, grant.Expiration);
+                    return current with
+                    {
+                        Lease = current.Lease with { EtcdLeaseId = grant.Id, Expiration = grant.Expiration },
+                        ModRevision = response.Header.Revision,
+                        Expiration = grant.Expiration,
+                    };
+                }
+
+                KeyValue? stored = FailureRange(response);
+                if (stored is null)
+                {
+                    throw new LeaseLostException(subnet, $"lease {subnet} is gone from etcd (deleted, or its etcd lease expired)");
+                }
+
+                if (!LeaseEntries.HasOwner(stored, owner))
+                {
+                    throw new LeaseLostException(subnet, $"lease {subnet} is now held by {LeaseEntries.DescribeHolder(stored)}; not overwriting it");
+                }
+
+                if (stored.Lease == EtcdLease.NoEtcdLease)
+                {
+                    // An administrator reserved our subnet for us: keep it a reservation.
+                    return await RenewReservationAsync(current with { Lease = current.Lease with { EtcdLeaseId = EtcdLease.NoEtcdLease, Expiration = null }, ModRevision = stored.ModRevision }, key, ct).ConfigureAwait(false);
+                }
+
+                // Still ours (written by an earlier run of this node, or our own write whose answer was lost): follow it.
+                expected = stored.ModRevision;
+            }
+
+            throw new LeaseLostException(subnet, $"lease {subnet} keeps changing under us; giving it up");
+        }
+        finally
+        {
+            if (!used)
+            {
+                await RevokeQuietlyAsync(grant.Id).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Deletes a lease key (for the CLI and tests; the daemon keeps its lease over a restart). True if it existed.</summary>
+    public async Task<bool> ReleaseAsync(SubnetKey subnet, CancellationToken ct)
+    {
+        var request = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(subnet.ToEtcdKey(session.Prefix)) };
+        DeleteRangeResponse response = await session.CallAsync("delete lease", o => session.Kv.DeleteRangeAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
+        if (response.Deleted > 0)
+        {
+            logger.Released(subnet);
+        }
+
+        return response.Deleted > 0;
+    }
+
+    /// <summary>
+    /// Writes a reservation: the key with no etcd lease, so it never expires. An existing key is replaced only if
+    /// it belongs to the same node (owner id, or public IP where either has no owner id); otherwise
+    /// <see cref="SubnetHeldException"/>.
+    /// </summary>
+    public async Task ReserveAsync(SubnetKey subnet, LeaseAttributes attributes, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        string key = subnet.ToEtcdKey(session.Prefix);
+        Compare guard = KeyIsAbsent(key);
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            TxnResponse response = await PutIfAsync(key, attributes, EtcdLease.NoEtcdLease, guard, ct).ConfigureAwait(false);
+            if (response.Succeeded)
+            {
+                logger.Reserved(subnet, attributes.PublicIP);
+                return;
+            }
+
+            if (FailureRange(response) is not { } stored)
+            {
+                guard = KeyIsAbsent(key);
+                continue;
+            }
+
+            if (!SameNode(stored, attributes))
+            {
+                throw new SubnetHeldException($"cannot reserve {subnet}: it is held by {LeaseEntries.DescribeHolder(stored)}");
+            }
+
+            guard = ModRevisionIs(key, stored.ModRevision);
+        }
+
+        throw new SubnetHeldException($"cannot reserve {subnet}: the key keeps changing");
+    }
+
+    internal async Task<Listing> ListEntriesAsync(CancellationToken ct)
+    {
+        RangeResponse response = await RangeAsync(session.SubnetsPrefix, prefix: true, ct).ConfigureAwait(false);
+        var entries = new List<LeaseEntry>(response.Kvs.Count);
+        var skipped = new List<SkippedEntry>();
+        foreach (KeyValue kv in response.Kvs)
+        {
+            if (LeaseEntries.TryParse(session.Prefix, kv, out EtcdLease? lease, out SkippedEntry? bad))
+            {
+                entries.Add(new LeaseEntry(lease, kv.ModRevision));
+            }
+            else
+            {
+                logger.EntrySkipped(bad.Key, bad.Reason);
+                skipped.Add(bad);
+            }
+        }
+
+        return new Listing(entries, response.Header.Revision, skipped);
+    }
+
+    private static bool SameNode(KeyValue stored, LeaseAttributes attributes)
+    {
+        if (!LeaseAttributes.TryParse(stored.Value.ToStringUtf8(), out LeaseAttributes? held, out _))
+        {
+            return false;
+        }
+
+        return held.OwnerId is not null && attributes.OwnerId is not null
+            ? string.Equals(held.OwnerId, attributes.OwnerId, StringComparison.Ordinal)
+            : string.Equals(held.PublicIP, attributes.PublicIP, StringComparison.Ordinal);
+    }
+
+    private async Task<OwnLease> RenewReservationAsync(OwnLease current, string key, CancellationToken ct)
+    {
+        SubnetKey subnet = current.Lease.Subnet;
+        RangeResponse response = await RangeAsync(key, prefix: false, ct).ConfigureAwait(false);
+        if (response.Kvs.Count == 0)
+        {
+            throw new LeaseLostException(subnet, $"reservation {subnet} is gone from etcd (deleted)");
+        }
+
+        KeyValue stored = response.Kvs[0];
+        if (!LeaseEntries.HasOwner(stored, current.Lease.Attributes.OwnerId))
+        {
+            throw new LeaseLostException(subnet, $"reservation {subnet} is now held by {LeaseEntries.DescribeHolder(stored)}; not overwriting it");
+        }
+
+        string ours = current.Lease.Attributes.ToJson();
+        if (stored.Lease == EtcdLease.NoEtcdLease && stored.Value.ToStringUtf8() == ours)
+        {
+            logger.ReservationChecked(subnet);
+            return current with { ModRevision = stored.ModRevision, Expiration = null };
+        }
+
+        // Ours, but rewritten (or attached to a lease) by someone: restore our value as a reservation.
+        TxnResponse put = await PutIfAsync(key, current.Lease.Attributes, EtcdLease.NoEtcdLease, ModRevisionIs(key, stored.ModRevision), ct).ConfigureAwait(false);
+        if (!put.Succeeded)
+        {
+            throw new LeaseLostException(subnet, $"reservation {subnet} changed while it was being checked");
+        }
+
+        logger.ReservationChecked(subnet);
+        return current with { Lease = current.Lease with { EtcdLeaseId = EtcdLease.NoEtcdLease, Expiration = null }, ModRevision = put.Header.Revision, Expiration = null };
+    }
+
+    private async Task DeleteStaleAsync(LeaseEntry? entry, CancellationToken ct)
+    {
+        if (entry is not { } stale)
+        {
+            return;
+        }
+
+        string key = stale.Lease.Subnet.ToEtcdKey(session.Prefix);
+        var txn = new TxnRequest();
+        txn.Compare.Add(ModRevisionIs(key, stale.ModRevision));
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) } });
+        TxnResponse response = await session.CallAsync("delete stale lease", o => session.Kv.TxnAsync(txn, o).ResponseAsync, ct).ConfigureAwait(false);
+        if (response.Succeeded)
+        {
+            logger.StaleLeaseDeleted(stale.Lease.Subnet);
+        }
+    }
+
+    private Task<RangeResponse> RangeAsync(string key, bool prefix, CancellationToken ct)
+    {
+        var request = new RangeRequest { Key = ByteString.CopyFromUtf8(key) };
+        if (prefix)
+        {
+            request.RangeEnd = EtcdSession.RangeEnd(key);
+        }
+
+        return session.CallAsync(prefix ? "list" : "get", o => session.Kv.RangeAsync(request, o).ResponseAsync, ct);
+    }
+
+    private Task<TxnResponse> PutIfAsync(string key, LeaseAttributes value, long leaseId, Compare guard, CancellationToken ct)
+    {
+        ByteString keyBytes = ByteString.CopyFromUtf8(key);
+        var txn = new TxnRequest();
+        txn.Compare.Add(guard);
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = keyBytes, Value = ByteString.CopyFromUtf8(value.ToJson()), Lease = leaseId } });
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = keyBytes } });
+        return session.CallAsync("txn", o => session.Kv.TxnAsync(txn, o).ResponseAsync, ct);
+    }
+
+    private static KeyValue? FailureRange(TxnResponse response) =>
+        response.Responses.Count > 0 && response.Responses[0].ResponseRange is { Kvs.Count: > 0 } range ? range.Kvs[0] : null;
+
+    private static Compare KeyIsAbsent(string key) => new()
+    {
+        Key = ByteString.CopyFromUtf8(key),
+        Target = Compare.Types.CompareTarget.Version,
+        Result = Compare.Types.CompareResult.Equal,
+        Version = 0,
+    };
+
+    private static Compare ModRevisionIs(string key, long revision) => new()
+    {
+        Key = ByteString.CopyFromUtf8(key),
+        Target = Compare.Types.CompareTarget.Mod,
+        Result = Compare.Types.CompareResult.Equal,
+        ModRevision = revision,
+    };
+
+    private async Task<Grant> GrantAsync(CancellationToken ct)
+    {
+        var request = new LeaseGrantRequest { TTL = (long)Math.Ceiling(Options.Ttl.TotalSeconds) };
+        DateTimeOffset now = time.GetUtcNow();
+        LeaseGrantResponse response = await session.CallAsync("grant lease", o => session.Leases.LeaseGrantAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(response.Error))
+        {
+            throw new InvalidOperationException($"etcd refused a lease of {Options.Ttl}: {response.Error}");
+        }
+
+        return new Grant(response.ID, now + TimeSpan.FromSeconds(response.TTL));
+    }
+
+    private async Task RevokeQuietlyAsync(long id)
+    {
+        try
+        {
+            var request = new LeaseRevokeRequest { ID = id };
+            using var timeout = new CancellationTokenSource(session.Options.CallTimeout);
+            await session.Leases.LeaseRevokeAsync(request, cancellationToken: timeout.Token).ResponseAsync.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Unused etcd leases expire on their own; this only tidies up.
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                logger.RevokeFailed(id, EtcdErrors.Describe(e));
+            }
+        }
+    }
+
+    private sealed record Grant(long Id, DateTimeOffset Expiration);
+
+    internal sealed record Listing(IReadOnlyList<LeaseEntry> Entries, long Revision, IReadOnlyList<SkippedEntry> Skipped)
+    {
+        public LeaseEntry? Find(SubnetKey subnet)
+        {
+            foreach (LeaseEntry entry in Entries)
+            {
+                if (entry.Lease.Subnet == subnet)
+                {
+                    return entry;
+                }
+            }
+
+            return null;
+        }
+    }
+}

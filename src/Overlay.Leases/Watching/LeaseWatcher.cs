@@ -1,0 +1,258 @@
+using System.Runtime.CompilerServices;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Mvccpb;
+using Overlay.Core.Addressing;
+using Overlay.Core.Leases;
+using EtcdLease = Overlay.Core.Leases.Lease;
+
+namespace Overlay.Leases;
+
+/// <summary>
+/// Follows every lease under the prefix: lists them, then watches from the list's revision + 1. A broken stream
+/// is reopened at the last seen revision + 1, so nothing is missed or delivered twice; when etcd has compacted
+/// that revision away, it lists again and reports the difference. Entries that are not leases are skipped
+/// with a warning and counted in <see cref="SkippedCount"/>; they never empty the lease set.
+/// </summary>
+public sealed class LeaseWatcher
+{
+    private readonly EtcdSession session;
+    private readonly ILogger logger;
+    private readonly LeaseStore store;
+    private long skippedCount;
+
+    public LeaseWatcher(EtcdSession session, ILogger<LeaseWatcher>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        this.session = session;
+        this.logger = logger ?? NullLogger<LeaseWatcher>.Instance;
+        store = new LeaseStore(session);
+    }
+
+    /// <summary>How many malformed keys or values have been skipped (each time one was read).</summary>
+    public long SkippedCount => Interlocked.Read(ref skippedCount);
+
+    /// <summary>
+    /// The first update is the full list (<see cref="LeaseUpdate.IsResync"/>, every lease Added); then one update
+    /// per watch response that changed something. Retries through etcd outages for as long as it runs; ends
+    /// (without throwing) when <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public IAsyncEnumerable<LeaseUpdate> WatchAsync(CancellationToken ct) => WatchCoreAsync(null, ct);
+
+    /// <summary>Watches as if <paramref name="known"/> had already been delivered: resumes at its revision + 1.</summary>
+    internal IAsyncEnumerable<LeaseUpdate> WatchFromAsync(LeaseSnapshot known, CancellationToken ct) => WatchCoreAsync(known, ct);
+
+    private async IAsyncEnumerable<LeaseUpdate> WatchCoreAsync(LeaseSnapshot? known, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var run = new WatchRun(this, known);
+        while (await run.NextAsync(ct).ConfigureAwait(false) is { } update)
+        {
+            yield return update;
+        }
+    }
+
+    private void Skip(SkippedEntry entry)
+    {
+        Interlocked.Increment(ref skippedCount);
+        logger.EntrySkipped(entry.Key, entry.Reason);
+    }
+
+    /// <summary>The state of one watch: what is known, where to resume, and the open stream.</summary>
+    private sealed class WatchRun : IAsyncDisposable
+    {
+        private readonly LeaseWatcher owner;
+        private readonly Backoff backoff;
+        private Dictionary<SubnetKey, EtcdLease>? known;
+        private long nextRevision;
+        private bool relist;
+        private AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? call;
+        private CancellationTokenSource? callCancellation;
+
+        public WatchRun(LeaseWatcher owner, LeaseSnapshot? start)
+        {
+            this.owner = owner;
+            backoff = Backoff.ForLoops(owner.session.Time);
+            if (start is not null)
+            {
+                known = start.Leases.ToDictionary(l => l.Subnet);
+                nextRevision = start.Revision + 1;
+            }
+        }
+
+        private ILogger Logger => owner.logger;
+
+        /// <summary>The next update, or null once <paramref name="ct"/> is cancelled.</summary>
+        public async Task<LeaseUpdate?> NextAsync(CancellationToken ct)
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                try
+                {
+                    if (known is null || relist)
+                    {
+                        return await ListAsync(ct).ConfigureAwait(false);
+                    }
+
+                    if (call is null)
+                    {
+                        await OpenAsync(ct).ConfigureAwait(false);
+                    }
+
+                    if (!await call!.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                    {
+                        Logger.WatchStreamEnded(nextRevision);
+                        Close();
+                        await backoff.DelayAsync(ct).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    WatchResponse response = call.ResponseStream.Current;
+                    backoff.Reset();
+                    if (response.CompactRevision > 0)
+                    {
+                        Logger.WatchCompacted(nextRevision, response.CompactRevision);
+                        Close();
+                        relist = true;
+                        continue;
+                    }
+
+                    if (response.Canceled)
+                    {
+                        Logger.WatchCanceled(nextRevision, response.CancelReason);
+                        Close();
+                        await backoff.DelayAsync(ct).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (response.Events.Count > 0 && Apply(response) is { } update)
+                    {
+                        return update;
+                    }
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e)
+                {
+                    // Whatever broke (etcd down, connection reset, permissions), the watch carries on from where it was.
+                    Close();
+                    TimeSpan delay = backoff.Next();
+                    Logger.WatchFailed(nextRevision, EtcdErrors.Describe(e), delay);
+                    try
+                    {
+                        await Task.Delay(delay, owner.session.Time, ct).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Close();
+            return ValueTask.CompletedTask;
+        }
+
+        private async Task<LeaseUpdate> ListAsync(CancellationToken ct)
+        {
+            LeaseStore.Listing listing = await owner.store.ListEntriesAsync(ct).ConfigureAwait(false);
+            foreach (SkippedEntry bad in listing.Skipped)
+            {
+                owner.Skip(bad);
+            }
+
+            var fresh = listing.Entries.ToDictionary(e => e.Lease.Subnet, e => e.Lease);
+            IReadOnlyList<LeaseChange> changes = known is null
+                ? fresh.Values.Select(l => new LeaseChange(LeaseChangeKind.Added, l.Subnet, l, null)).ToList()
+                : LeaseDiff.Between(known, fresh);
+            bool first = known is null;
+            known = fresh;
+            nextRevision = listing.Revision + 1;
+            relist = false;
+            Logger.LeasesListed(fresh.Count, listing.Revision, listing.Skipped.Count, first ? "initial list" : "relist after compaction", changes.Count);
+            return new LeaseUpdate(changes, Current(), listing.Revision, IsResync: true);
+        }
+
+        private async Task OpenAsync(CancellationToken ct)
+        {
+            callCancellation = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            call = owner.session.Watches.Watch(cancellationToken: callCancellation.Token);
+            var create = new WatchCreateRequest
+            {
+                Key = ByteString.CopyFromUtf8(owner.session.SubnetsPrefix),
+                RangeEnd = EtcdSession.RangeEnd(owner.session.SubnetsPrefix),
+                StartRevision = nextRevision,
+            };
+            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, ct).ConfigureAwait(false);
+            Logger.WatchOpened(nextRevision);
+        }
+
+        private LeaseUpdate? Apply(WatchResponse response)
+        {
+            var changes = new List<LeaseChange>();
+            long last = nextRevision - 1;
+            string prefix = owner.session.Prefix;
+            foreach (Event e in response.Events)
+            {
+                KeyValue kv = e.Kv;
+                last = Math.Max(last, kv.ModRevision);
+                if (e.Type == Event.Types.EventType.Put)
+                {
+                    if (!LeaseEntries.TryParse(prefix, kv, out EtcdLease? lease, out SkippedEntry? bad))
+                    {
+                        // The last good value of this key (if any) stays: a bad write must not drop a node's routes.
+                        owner.Skip(bad);
+                        continue;
+                    }
+
+                    if (known!.TryGetValue(lease.Subnet, out EtcdLease? previous))
+                    {
+                        if (previous != lease)
+                        {
+                            changes.Add(new LeaseChange(LeaseChangeKind.Changed, lease.Subnet, lease, previous));
+                        }
+                    }
+                    else
+                    {
+                        changes.Add(new LeaseChange(LeaseChangeKind.Added, lease.Subnet, lease, null));
+                    }
+
+                    known[lease.Subnet] = lease;
+                }
+                else if (SubnetKey.TryParseEtcdKey(prefix, kv.Key.ToStringUtf8(), out SubnetKey subnet, out _)
+                    && known!.Remove(subnet, out EtcdLease? removed))
+                {
+                    changes.Add(new LeaseChange(LeaseChangeKind.Removed, subnet, null, removed));
+                }
+            }
+
+            nextRevision = last + 1;
+            return changes.Count == 0 ? null : new LeaseUpdate(changes, Current(), last, IsResync: false);
+        }
+
+        private List<EtcdLease> Current() =>
+            known!.Values.OrderBy(l => IPAddressMath.First(l.Subnet.IPv4)).ToList();
+
+        private void Close()
+        {
+            if (callCancellation is not null)
+            {
+                callCancellation.Cancel();
+                callCancellation.Dispose();
+                callCancellation = null;
+            }
+
+            call?.Dispose();
+            call = null;
+        }
+    }
+}
