@@ -1,1 +1,0 @@
-namespace Overlay.Leases.Tests;
