@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text;
+
+namespace Overlay.Daemon.Health;
+
+/// <summary>
+/// What overlayd knows about itself, for /readyz and /metrics: written by the reconciler and the lease
+/// loop, read by the health server. Every member is safe to use from any thread.
+/// </summary>
+public sealed class DaemonStatus
+{
+    private readonly TimeProvider _time;
+    private long _peers;
+    private long _repairs;
+    private long _etcdErrors;
+    private long _reconciles;
+    private long _reconcileTicks;
+    private long _lastReconcileTicks;
+    private long _skippedLeases;
+    private long _leaseExpiryUnixMs = long.MinValue;
+    private long _watchLagTicks;
+    private int _ready;
+
+    public DaemonStatus(TimeProvider time)
+    {
+        _time = time;
+    }
+
+    public bool IsReady => Volatile.Read(ref _ready) == 1;
+
+    public long PeersProgrammed => Interlocked.Read(ref _peers);
+
+    public long Repairs => Interlocked.Read(ref _repairs);
+
+    public void MarkReady() => Volatile.Write(ref _ready, 1);
+
+    public void SetPeers(int count, int skipped)
+    {
+        Interlocked.Exchange(ref _peers, count);
+        Interlocked.Exchange(ref _skippedLeases, skipped);
+    }
+
+    public void AddRepairs(int count) => Interlocked.Add(ref _repairs, count);
+
+    public void CountEtcdError() => Interlocked.Increment(ref _etcdErrors);
+
+    public void RecordReconcile(TimeSpan duration)
+    {
+        Interlocked.Increment(ref _reconciles);
+        Interlocked.Add(ref _reconcileTicks, duration.Ticks);
+        Interlocked.Exchange(ref _lastReconcileTicks, duration.Ticks);
+    }
+
+    /// <summary>Null for a reservation, which never expires.</summary>
+    public void SetLeaseExpiration(DateTimeOffset? expiration) =>
+        Interlocked.Exchange(ref _leaseExpiryUnixMs, expiration?.ToUnixTimeMilliseconds() ?? long.MaxValue);
+
+    /// <summary>Time from an etcd change reaching overlayd to the kernel holding it.</summary>
+    public void RecordWatchLag(TimeSpan lag) => Interlocked.Exchange(ref _watchLagTicks, lag.Ticks);
+
+    /// <summary>Prometheus text exposition format 0.0.4.</summary>
+    public string RenderMetrics()
+    {
+        var text = new StringBuilder(1024);
+        long expiry = Interlocked.Read(ref _leaseExpiryUnixMs);
+        double expirySeconds = expiry switch
+        {
+            long.MinValue => double.NaN,
+            long.MaxValue => double.PositiveInfinity,
+            _ => (expiry - _time.GetUtcNow().ToUnixTimeMilliseconds()) / 1000.0,
+        };
+        Metric(text, "overlay_lease_expiry_seconds", "gauge", "Seconds until this node's lease expires (+Inf for a reservation, NaN before the first lease).", expirySeconds);
+        Metric(text, "overlay_peers_programmed", "gauge", "Remote nodes whose route, neighbour and FDB entry are programmed.", PeersProgrammed);
+        Metric(text, "overlay_leases_skipped", "gauge", "Leases in etcd that cannot be programmed (bad value, other backend, overlap).", Interlocked.Read(ref _skippedLeases));
+        Metric(text, "overlay_repairs_total", "counter", "Kernel entries re-created or removed because the kernel differed from etcd.", Repairs);
+        Metric(text, "overlay_etcd_errors_total", "counter", "Failed etcd calls (each retried).", Interlocked.Read(ref _etcdErrors));
+        text.Append("# HELP overlay_reconcile_duration_seconds Time to compare the kernel with etcd and apply the difference.\n# TYPE overlay_reconcile_duration_seconds summary\n");
+        text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_sum {TimeSpan.FromTicks(Interlocked.Read(ref _reconcileTicks)).TotalSeconds:R}\n");
+        text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_count {Interlocked.Read(ref _reconciles)}\n");
+        Metric(text, "overlay_reconcile_last_duration_seconds", "gauge", "Duration of the last reconcile.", TimeSpan.FromTicks(Interlocked.Read(ref _lastReconcileTicks)).TotalSeconds);
+        Metric(text, "overlay_watch_lag_seconds", "gauge", "Time from the last etcd change reaching overlayd to the kernel holding it.", TimeSpan.FromTicks(Interlocked.Read(ref _watchLagTicks)).TotalSeconds);
+        Metric(text, "overlay_ready", "gauge", "1 once the device, rules and subnet file are in place.", IsReady ? 1 : 0);
+        return text.ToString();
+    }
+
+    private static void Metric(StringBuilder text, string name, string type, string help, double value)
+    {
+        string formatted = double.IsPositiveInfinity(value) ? "+Inf" : double.IsNaN(value) ? "NaN" : value.ToString("R", CultureInfo.InvariantCulture);
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {formatted}\n");
+    }
+}

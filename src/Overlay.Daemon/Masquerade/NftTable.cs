@@ -1,0 +1,104 @@
+using System.Diagnostics;
+
+namespace Overlay.Daemon.Masquerade;
+
+/// <summary>
+/// Applies and checks overlayd's nftables table with the <c>nft</c> tool. nft is the documented exception to
+/// "no networking processes": its netlink protocol is a bytecode VM whose rule encoding changes across
+/// kernel and nft versions, and nft's own parser keeps the rules exact. Routes, neighbours, FDB entries and
+/// links never go through a process.
+/// </summary>
+public sealed class NftTable
+{
+    private readonly string _nft;
+    private string? _applied;
+
+    public NftTable(string nft = "nft")
+    {
+        _nft = nft;
+    }
+
+    /// <summary>Replaces the table with <paramref name="script"/> in one transaction.</summary>
+    public async Task ApplyAsync(string script, CancellationToken ct)
+    {
+        await RunAsync(["-f", "-"], script, ct);
+        _applied = await ListAsync(ct);
+    }
+
+    /// <summary>True when the table still reads back as it did right after the last apply.</summary>
+    public async Task<bool> IsIntactAsync(CancellationToken ct) =>
+        _applied is not null && string.Equals(await ListAsync(ct), _applied, StringComparison.Ordinal);
+
+    public async Task<string?> ListAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await RunAsync(["list", "table", NftRuleset.Family, NftRuleset.Table], null, ct);
+        }
+        catch (NftException)
+        {
+            return null; // no such table
+        }
+    }
+
+    private async Task<string> RunAsync(string[] args, string? input, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(_nft)
+        {
+            RedirectStandardInput = input is not null,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new NftException($"could not start {_nft}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new NftException($"could not start {_nft} ({e.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false", e);
+        }
+
+        using (process)
+        {
+            if (input is not null)
+            {
+                await process.StandardInput.WriteAsync(input.AsMemory(), ct);
+                process.StandardInput.Close();
+            }
+
+            Task<string> output = process.StandardOutput.ReadToEndAsync(ct);
+            Task<string> error = process.StandardError.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct);
+            if (process.ExitCode != 0)
+            {
+                throw new NftException($"nft {string.Join(' ', args)} failed with exit code {process.ExitCode}: {(await error).Trim()}");
+            }
+
+            return await output;
+        }
+    }
+}
+
+public sealed class NftException : Exception
+{
+    public NftException(string message)
+        : base(message)
+    {
+    }
+
+    public NftException()
+    {
+    }
+
+    public NftException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,107 @@
+using System.Net;
+using Overlay.Core.Addressing;
+using Overlay.Netlink;
+
+namespace Overlay.Daemon.Reconciliation;
+
+/// <summary>What the kernel holds now, limited to what overlayd owns (see <see cref="KernelDiff.Owns(RouteEntry, Scope)"/>).</summary>
+public sealed record ActualState(IReadOnlyList<RouteEntry> Routes, IReadOnlyList<NeighbourEntry> Neighbours, IReadOnlyList<FdbEntry> Fdb);
+
+/// <summary>
+/// The minimal set of changes that makes the kernel equal to the desired state, in an order that never
+/// leaves a route pointing at a peer without its neighbour and FDB entry: stale routes go first, then
+/// neighbours and FDB entries are written, then routes, then stale neighbours and FDB entries go.
+/// Only entries overlayd owns are ever removed: on its device (or, for direct routes, via a gateway) and
+/// inside the pod network, never the node's own subnet.
+/// </summary>
+public static class KernelDiff
+{
+    /// <summary>Where overlayd's entries live.</summary>
+    public sealed record Scope(IPNetwork PodNetwork, IPNetwork OwnSubnet, int DeviceIndex);
+
+    public static IReadOnlyList<NetlinkChange> Compute(DesiredState desired, ActualState actual, Scope scope)
+    {
+        var changes = new List<NetlinkChange>();
+
+        var wantedRoutes = desired.Routes.ToDictionary(r => r.Destination);
+        var haveRoutes = new Dictionary<IPNetwork, RouteEntry>();
+        foreach (RouteEntry route in actual.Routes.Where(r => Owns(r, scope)))
+        {
+            if (!wantedRoutes.ContainsKey(route.Destination))
+            {
+                changes.Add(new(ChangeOperation.Delete, route));
+            }
+            else
+            {
+                haveRoutes.TryAdd(route.Destination, route); // a differing one is replaced below
+            }
+        }
+
+        var haveNeighbours = actual.Neighbours.Where(n => Owns(n, scope)).GroupBy(n => n.Address).ToDictionary(g => g.Key, g => g.First());
+        foreach (NeighbourEntry neighbour in desired.Neighbours)
+        {
+            if (!haveNeighbours.TryGetValue(neighbour.Address, out NeighbourEntry? have) || have.Mac != neighbour.Mac || have.State != NeighbourState.Permanent)
+            {
+                changes.Add(new(ChangeOperation.Replace, neighbour));
+            }
+        }
+
+        var wantedFdb = desired.Fdb.ToDictionary(f => f.Mac);
+        var haveFdb = actual.Fdb.Where(f => Owns(f, scope)).ToList();
+        foreach (FdbEntry entry in desired.Fdb)
+        {
+            if (!haveFdb.Any(h => h.Mac == entry.Mac && Equals(h.Destination, entry.Destination)))
+            {
+                changes.Add(new(ChangeOperation.Replace, entry));
+            }
+        }
+
+        foreach (RouteEntry route in desired.Routes)
+        {
+            if (!haveRoutes.TryGetValue(route.Destination, out RouteEntry? have) || !SameRoute(route, have))
+            {
+                changes.Add(new(ChangeOperation.Replace, route));
+            }
+        }
+
+        var wantedNeighbours = desired.Neighbours.Select(n => n.Address).ToHashSet();
+        foreach (NeighbourEntry stale in haveNeighbours.Values.Where(n => !wantedNeighbours.Contains(n.Address)))
+        {
+            changes.Add(new(ChangeOperation.Delete, stale));
+        }
+
+        foreach (FdbEntry stale in haveFdb.Where(h => !wantedFdb.TryGetValue(h.Mac, out FdbEntry? w) || !Equals(w.Destination, h.Destination)))
+        {
+            changes.Add(new(ChangeOperation.Delete, stale));
+        }
+
+        return changes;
+    }
+
+    /// <summary>
+    /// A route is overlayd's when it is in the main table, its destination lies in the pod network but not in
+    /// this node's subnet, and it is either on the VXLAN device or (DirectRouting) a boot-protocol route via a gateway.
+    /// </summary>
+    public static bool Owns(RouteEntry route, Scope scope) =>
+        route.Table == 254
+        && IPAddressMath.Covers(scope.PodNetwork, route.Destination)
+        && !IPAddressMath.Overlaps(route.Destination, scope.OwnSubnet)
+        && (route.InterfaceIndex == scope.DeviceIndex || (route.Gateway is not null && route.Protocol == 3));
+
+    public static bool Owns(NeighbourEntry neighbour, Scope scope) =>
+        neighbour.InterfaceIndex == scope.DeviceIndex
+        && neighbour.State == NeighbourState.Permanent
+        && scope.PodNetwork.Contains(neighbour.Address);
+
+    /// <summary>Permanent entries on the device; entries the kernel learned (Learning on) are left to age out.</summary>
+    public static bool Owns(FdbEntry entry, Scope scope) =>
+        entry.InterfaceIndex == scope.DeviceIndex
+        && entry.State == NeighbourState.Permanent
+        && entry.Destination is not null
+        && !entry.Mac.IsZero;
+
+    private static bool SameRoute(RouteEntry wanted, RouteEntry have) =>
+        Equals(wanted.Gateway, have.Gateway)
+        && (wanted.InterfaceIndex == 0 || wanted.InterfaceIndex == have.InterfaceIndex)
+        && wanted.OnLink == have.OnLink;
+}

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Overlay.Core.Addressing;
+using Overlay.Core.Config;
+using Overlay.Core.Leases;
+using Overlay.Daemon.Device;
+using Overlay.Daemon.Health;
+using Overlay.Daemon.Hosting;
+using Overlay.Netlink;
+
+namespace Overlay.Daemon.Reconciliation;
+
+/// <summary>The outcome of one reconcile.</summary>
+public sealed record ReconcileResult(int Changes, int Failed, int Peers, int Skipped, TimeSpan Duration);
+
+/// <summary>
+/// The thin I/O edge of reconciliation: brings the VXLAN device into shape, dumps the kernel's routes,
+/// neighbours and FDB entries through netlink, lets <see cref="DesiredStateBuilder"/> and
+/// <see cref="KernelDiff"/> decide, and applies the difference as one batch.
+/// </summary>
+public sealed class KernelReconciler
+{
+    private readonly NetlinkHandle _netlink;
+    private readonly DaemonStatus _status;
+    private readonly ILogger _logger;
+    private readonly HashSet<SubnetKey> _reportedSkips = [];
+
+    public KernelReconciler(NetlinkHandle netlink, DaemonStatus status, ILogger logger)
+    {
+        _netlink = netlink;
+        _status = status;
+        _logger = logger;
+    }
+
+    /// <summary>The device as last ensured; 0 before <see cref="EnsureDevice"/>.</summary>
+    public int DeviceIndex { get; private set; }
+
+    public MacAddress DeviceMac { get; private set; }
+
+    /// <summary>
+    /// Creates the device, adopts a compatible one (keeping its MAC, so replacing flanneld drops nothing), or
+    /// recreates an incompatible one; then sets MTU and brings it up. <paramref name="macForNewDevice"/> is
+    /// used only when creating.
+    /// </summary>
+    public LinkInfo EnsureDevice(string name, VxlanInfo wanted, int mtu, MacAddress macForNewDevice)
+    {
+        LinkInfo? existing = _netlink.GetLink(name);
+        DevicePlan plan = VxlanDevicePlan.Decide(existing, wanted);
+        if (plan.Action == DeviceAction.Recreate)
+        {
+            _netlink.DeleteLink(existing!.Index);
+        }
+
+        LinkInfo link = plan.Action == DeviceAction.Adopt
+            ? existing!
+            : _netlink.CreateVxlan(new VxlanLinkSpec(name, wanted) { Mtu = mtu, Mac = macForNewDevice });
+
+        if (link.Mtu != mtu)
+        {
+            _netlink.SetLinkMtu(link.Index, mtu);
+        }
+
+        if (!link.IsUp)
+        {
+            _netlink.SetLinkUp(link.Index);
+        }
+
+        link = _netlink.GetLink(link.Index) ?? throw new InvalidOperationException($"device {name} vanished while being set up");
+        DeviceIndex = link.Index;
+        DeviceMac = link.Mac ?? macForNewDevice;
+        Log.DeviceReady(_logger, name, plan.Action.ToString().ToLowerInvariant(), plan.Reason, DeviceMac.ToString(), link.Mtu);
+        return link;
+    }
+
+    /// <summary>Sets the MAC back if something (udev's MACAddressPolicy, an admin) changed it.</summary>
+    public void ReassertMac(string name)
+    {
+        LinkInfo? link = _netlink.GetLink(DeviceIndex);
+        if (link?.Mac is { } mac && mac != DeviceMac)
+        {
+            Log.MacReasserted(_logger, name, mac.ToString(), DeviceMac.ToString());
+            _netlink.SetLinkMac(DeviceIndex, DeviceMac);
+            _status.AddRepairs(1);
+        }
+    }
+
+    public bool DeviceExists(string name) => _netlink.GetLink(name) is { } link && link.Index == DeviceIndex;
+
+    /// <summary>Gives the device the lease's network address as /32, and removes addresses of an earlier lease.</summary>
+    public int EnsureAddress(IPNetwork ownSubnet, IPNetwork podNetwork)
+    {
+        var wanted = new AddressEntry(DeviceIndex, ownSubnet.BaseAddress, 32);
+        int changes = 0;
+        IReadOnlyList<AddressEntry> present = _netlink.ListAddresses(AddressFamily.InterNetwork, DeviceIndex);
+        foreach (AddressEntry stale in present.Where(a => podNetwork.Contains(a.Address) && !(a.Address.Equals(wanted.Address) && a.PrefixLength == 32)))
+        {
+            _netlink.DeleteAddress(stale);
+            changes++;
+        }
+
+        if (!present.Any(a => a.Address.Equals(wanted.Address) && a.PrefixLength == 32))
+        {
+            _netlink.ReplaceAddress(wanted);
+            changes++;
+        }
+
+        return changes;
+    }
+
+    public ReconcileResult Reconcile(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int underlayIndex)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var onLinkCache = new Dictionary<IPAddress, bool>();
+        Func<IPAddress, bool>? isOnLink = config.Backend.DirectRouting
+            ? address =>
+            {
+                if (!onLinkCache.TryGetValue(address, out bool onLink))
+                {
+                    try
+                    {
+                        RouteLookup route = _netlink.LookupRoute(address);
+                        onLink = route.Gateway is null && route.InterfaceIndex == underlayIndex;
+                    }
+                    catch (NetlinkException)
+                    {
+                        onLink = false;
+                    }
+
+                    onLinkCache[address] = onLink;
+                }
+
+                return onLink;
+            }
+            : null;
+
+        DesiredState desired = DesiredStateBuilder.Build(config, leases, own, DeviceIndex, isOnLink);
+        foreach (SkippedLease skip in desired.Skipped)
+        {
+            if (_reportedSkips.Add(skip.Subnet))
+            {
+                Log.LeaseSkipped(_logger, skip.Subnet.ToString(), skip.Reason);
+            }
+        }
+
+        var actual = new ActualState(
+            _netlink.ListRoutes(family: AddressFamily.InterNetwork),
+            _netlink.ListNeighbours(DeviceIndex),
+            _netlink.ListFdb(DeviceIndex));
+        var scope = new KernelDiff.Scope(config.Network, own.IPv4, DeviceIndex);
+        IReadOnlyList<NetlinkChange> changes = KernelDiff.Compute(desired, actual, scope);
+
+        int failed = 0;
+        if (changes.Count > 0)
+        {
+            BatchResult result = _netlink.Apply(changes);
+            foreach (BatchItemResult failure in result.Failures)
+            {
+                failed++;
+                Log.ChangeFailed(_logger, failure.Error!.Message);
+            }
+        }
+
+        TimeSpan duration = Stopwatch.GetElapsedTime(started);
+        _status.SetPeers(desired.PeerCount, desired.Skipped.Count);
+        _status.RecordReconcile(duration);
+        return new ReconcileResult(changes.Count, failed, desired.PeerCount, desired.Skipped.Count, duration);
+    }
+}
