@@ -26,6 +26,9 @@ public sealed partial class NetlinkHandle : IDisposable
         NamespacePath = namespacePath;
     }
 
+    /// <summary>How many dumps the kernel marked interrupted (NLM_F_DUMP_INTR) and were therefore run again.</summary>
+    public int InterruptedDumps { get; private set; }
+
     /// <summary>The namespace file the handle was opened in, or null for the caller's namespace.</summary>
     public string? NamespacePath { get; }
 
@@ -130,6 +133,7 @@ public sealed partial class NetlinkHandle : IDisposable
             if (error == 0) error = ReceiveDump(sequence, entries, decode, ref interrupted, out kernelMessage);
             if (error != 0) NetlinkException.Throw(operation(), error, kernelMessage);
             if (!interrupted) return entries;
+            InterruptedDumps++;
             if (attempt == DumpAttempts) NetlinkException.Throw(operation(), Errno.EINTR, "dump kept being interrupted by concurrent changes");
         }
     }
