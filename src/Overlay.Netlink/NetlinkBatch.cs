@@ -140,7 +140,17 @@ public sealed partial class NetlinkHandle
         Dictionary<int, string>? names = null;
         string DeviceName(int index)
         {
-            names ??= ListLinksLocked().ToDictionary(static l => l.Index, static l => l.Name);
+            if (names is null)
+            {
+                try
+                {
+                    names = ListLinksLocked().ToDictionary(static l => l.Index, static l => l.Name);
+                }
+                catch (NetlinkException)
+                {
+                    names = [];
+                }
+            }
             return names.TryGetValue(index, out string? name) ? name : "if" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         for (int i = 0; i < results.Length; i++)

@@ -22,7 +22,7 @@ internal static class NetlinkBenchmark
     {
         int peers = Option(args, "--peers", 5000);
         int rounds = Option(args, "--rounds", 3);
-        if (Environment.UserName != "root" && !IsRoot())
+        if (!IsRoot())
         {
             Console.Error.WriteLine("the netlink benchmark needs root (network namespaces)");
             return 1;

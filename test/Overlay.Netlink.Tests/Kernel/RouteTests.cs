@@ -64,13 +64,13 @@ public class RouteTests : NamespaceFixture
     {
         LinkInfo link = CreateFlannelDevice();
         Handle.ReplaceRoute(RouteEntry.ViaGateway(Remote, RemoteGateway, link.Index, onLink: true));
-        Handle.ReplaceRoute(RouteEntry.ViaGateway(IPNetwork.Parse("198.18.3.0/24"), IPAddress.Parse("198.18.3.0"), link.Index, onLink: true) with { Table = 100 });
+        Handle.ReplaceRoute(RouteEntry.ViaGateway(IPNetwork.Parse("198.18.3.0/24"), IPAddress.Parse("198.18.3.0"), link.Index, onLink: true) with { Table = 1000 });
         Handle.ReplaceRoute(RouteEntry.ViaGateway(IPNetwork.Parse("198.51.100.0/24"), IPAddress.Parse("192.0.2.254"), UnderlayIndex));
 
         Assert.That(Handle.ListRoutes(interfaceIndex: link.Index, family: System.Net.Sockets.AddressFamily.InterNetwork).Select(r => r.Destination.ToString()),
             Is.EqualTo(new[] { "198.18.2.0/24" }));
-        Assert.That(Handle.ListRoutes(table: 100).Select(r => r.Destination.ToString()), Is.EqualTo(new[] { "198.18.3.0/24" }));
-        Assert.That(Ns.IpJson("route", "show", "table", "100")[0].GetProperty("dst").GetString(), Is.EqualTo("198.18.3.0/24"));
+        Assert.That(Handle.ListRoutes(table: 1000).Select(r => r.Destination.ToString()), Is.EqualTo(new[] { "198.18.3.0/24" }));
+        Assert.That(Ns.IpJson("route", "show", "table", "1000")[0].GetProperty("dst").GetString(), Is.EqualTo("198.18.3.0/24"));
         Assert.That(Handle.ListRoutes(family: System.Net.Sockets.AddressFamily.InterNetwork).Select(r => r.Destination.ToString()),
             Is.EquivalentTo(new[] { "198.18.2.0/24", "198.51.100.0/24", "192.0.2.0/24" }));
     }
