@@ -141,7 +141,7 @@ public sealed class OverlayNode : BackgroundService
         [
             PumpLeasesAsync(watcher, keeper, background.Token),
             keeper.RunAsync(background.Token),
-            PumpKernelEventsAsync(deviceName, background.Token),
+            PumpKernelEventsAsync(reconciler, deviceName, config.Network, background.Token),
             TickAsync(TriggerKind.Resync, _options.ResyncInterval, background.Token),
             TickAsync(TriggerKind.Rules, RulesCheckInterval, background.Token),
             SystemdNotify.WatchdogInterval() is { } watchdog ? TickAsync(TriggerKind.Watchdog, watchdog, background.Token) : Task.CompletedTask,
@@ -401,11 +401,28 @@ public sealed class OverlayNode : BackgroundService
         }
     }
 
-    private Task PumpKernelEventsAsync(string deviceName, CancellationToken ct)
+    private async Task PumpKernelEventsAsync(KernelReconciler reconciler, string deviceName, IPNetwork podNetwork, CancellationToken ct)
     {
-        _ = deviceName;
-        _ = ct;
-        return Task.CompletedTask;
+        using NetlinkMonitor monitor = NetlinkMonitor.Start(NetlinkGroups.Link | NetlinkGroups.Neighbour | NetlinkGroups.IPv4Route | NetlinkGroups.IPv4Address);
+        await foreach (NetlinkEvent change in monitor.ReadAllAsync(ct))
+        {
+            TriggerKind? kind = KernelEventFilter.Classify(change, reconciler.DeviceIndex, deviceName, podNetwork) switch
+            {
+                KernelEventMeaning.Repair => TriggerKind.Kernel,
+                KernelEventMeaning.Device => TriggerKind.Device,
+                KernelEventMeaning.Resync => TriggerKind.Resync,
+                _ => null,
+            };
+            if (kind is { } k)
+            {
+                if (k == TriggerKind.Resync)
+                {
+                    Log.MonitorOverrun(_logger);
+                }
+
+                _triggers.Writer.TryWrite(new Trigger(k));
+            }
+        }
     }
 
     internal static EtcdOptions EtcdOptionsFrom(DaemonOptions options) => new()
