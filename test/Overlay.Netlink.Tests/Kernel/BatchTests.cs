@@ -85,4 +85,21 @@ public class BatchTests : NamespaceFixture
     {
         Assert.That(Handle.Apply(new NetlinkBatch()), Is.Empty);
     }
+
+    [Test]
+    public void Concurrent_callers_on_one_handle_each_get_their_own_answers()
+    {
+        LinkInfo link = CreateFlannelDevice();
+
+        Parallel.For(0, 4, worker =>
+        {
+            for (int n = 0; n < 50; n++)
+            {
+                Handle.ReplaceNeighbour(new NeighbourEntry(link.Index, IPAddress.Parse($"100.64.{worker}.{n}"), MacAddress.Parse("0e:4a:00:00:00:02")));
+                Assert.That(Handle.GetLink(link.Index)!.Name, Is.EqualTo("flannel.1"));
+            }
+        });
+
+        Assert.That(Handle.ListNeighbours(link.Index, AddressFamily.InterNetwork), Has.Count.EqualTo(200));
+    }
 }
