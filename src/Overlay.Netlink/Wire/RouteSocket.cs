@@ -125,13 +125,16 @@ internal sealed unsafe class RouteSocket : IDisposable
             fixed (byte* data = buffer)
             {
                 var vector = new iovec { iov_base = data, iov_len = buffer.Length };
-                SockaddrNl from;
+                SockaddrNl from = default;
                 var header = new msghdr { msg_name = &from, msg_namelen = (uint)sizeof(SockaddrNl), msg_iov = &vector, msg_iovlen = 1 };
                 while (true)
                 {
+                    header.msg_namelen = (uint)sizeof(SockaddrNl);
                     long received = recvmsg(fd, &header, dontWait ? MSG_DONTWAIT : 0);
                     if (received >= 0)
                     {
+                        // Only the kernel (port 0) speaks for itself; skip anything a privileged process sent us.
+                        if (from.PortId != 0) continue;
                         if ((header.msg_flags & MSG_TRUNC) != 0) return Errno.EMSGSIZE;
                         length = (int)received;
                         return 0;
