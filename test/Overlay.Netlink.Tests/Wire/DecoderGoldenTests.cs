@@ -101,4 +101,13 @@ public class DecoderGoldenTests
 
         Assert.That(types, Is.EqualTo(new ushort[] { Rtm.NewRoute, Nl.Error, Nl.Error }));
     }
+
+    [Test]
+    public void The_end_of_a_failed_dump_yields_errno_and_the_kernels_text()
+    {
+        (int errno, string? text) = DecodeSingle(Golden.DoneWithError, (in NetlinkMessage m) => (NetlinkHandle.ParseDoneMessage(m, out string? t), t));
+
+        Assert.That(errno, Is.EqualTo(22));
+        Assert.That(text, Is.EqualTo("Invalid header for dump request"));
+    }
 }

@@ -88,4 +88,11 @@ internal static class Golden
         00000000
         34000000 1800 0505 0a000000 00000000
         """);
+
+    /// <summary>The end of a dump (seq 11) that failed with EINVAL (-22), with NLM_F_ACK_TLVS and a message.</summary>
+    public static readonly byte[] DoneWithError = Hex("""
+        38000000 0300 0202 0b000000 00000000
+        eaffffff
+        2400 0100 496e76616c69642068656164657220666f722064756d70207265717565737400
+        """);
 }

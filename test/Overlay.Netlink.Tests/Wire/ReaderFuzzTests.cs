@@ -18,7 +18,7 @@ public class ReaderFuzzTests
     private static readonly byte[][] Seeds =
     [
         Golden.RouteReplaceOnLink, Golden.FdbReplace, Golden.NeighbourReplace, Golden.VxlanCreate, Golden.AddressAddIPv6,
-        Golden.RouteFromKernel, Golden.ErrorWithExtAck, Golden.Ack,
+        Golden.RouteFromKernel, Golden.ErrorWithExtAck, Golden.Ack, Golden.DoneWithError,
     ];
 
     /// <summary>Reads every message of the datagram and runs every decoder on it; returns how many messages decoded.</summary>
