@@ -1,0 +1,93 @@
+using Overlay.Leases;
+
+namespace Overlay.Cli.Commands;
+
+/// <summary>An operation that failed for a reason the admin can act on: exit status 1 and the message.</summary>
+public sealed class CommandFailedException : Exception
+{
+    public CommandFailedException(string message)
+        : base(message)
+    {
+    }
+
+    public CommandFailedException()
+    {
+    }
+
+    public CommandFailedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>What a command runs with: its streams, the time, the parsed command line, and (on first use) etcd.</summary>
+internal sealed class CliContext : IAsyncDisposable
+{
+    private readonly Func<Connection> resolveConnection;
+    private Connection? connection;
+    private EtcdSession? session;
+    private LeaseStore? store;
+
+    public CliContext(ParsedCommandLine line, TextReader input, TextWriter output, TextWriter error, TimeProvider time, Func<Connection> resolveConnection)
+    {
+        Line = line;
+        In = input;
+        Out = output;
+        Err = error;
+        Time = time;
+        this.resolveConnection = resolveConnection;
+    }
+
+    public ParsedCommandLine Line { get; }
+
+    public TextReader In { get; }
+
+    public TextWriter Out { get; }
+
+    public TextWriter Err { get; }
+
+    public TimeProvider Time { get; }
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    /// <summary>The chosen output format, or the command's default (its first).</summary>
+    public string Output => Line.Value("output") ?? Line.Command?.OutputFormats.FirstOrDefault() ?? "table";
+
+    public IReadOnlyList<string> Arguments => Line.Arguments;
+
+    public Connection Connection => connection ??= resolveConnection();
+
+    /// <summary>
+    /// The lease store over a session opened on first use. The session's retries wait in real time; the
+    /// store computes expirations with <see cref="Time"/>, so tests can pin "now".
+    /// </summary>
+    public LeaseStore Store
+    {
+        get
+        {
+            if (store is null)
+            {
+                session = new EtcdSession(Connection.Options);
+                store = new LeaseStore(session, time: Time);
+            }
+
+            return store;
+        }
+    }
+
+    public string Prefix => Connection.Options.Prefix.TrimEnd('/');
+
+    public TimeSpan RenewMargin => Line.Value("renew-margin") is { } margin
+        ? CommandLine.ParseDuration("renew-margin", margin, TimeSpan.FromSeconds(1))
+        : TimeSpan.FromMinutes(60);
+
+    public void Warn(string message) => Err.Write($"warning: {message}\n");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (session is not null)
+        {
+            await session.DisposeAsync();
+        }
+    }
+}
