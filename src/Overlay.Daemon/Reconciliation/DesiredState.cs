@@ -39,6 +39,7 @@ public static class DesiredStateBuilder
         var fdb = new List<FdbEntry>();
         var skipped = new List<SkippedLease>();
         var claimed = new List<IPNetwork>();
+        var macOwners = new Dictionary<MacAddress, (IPAddress PublicIP, SubnetKey Subnet)>();
 
         foreach (Lease lease in leases.OrderBy(l => IPAddressMath.First(l.Subnet.IPv4)))
         {
@@ -68,8 +69,24 @@ public static class DesiredStateBuilder
             }
 
             MacAddress mac = MacAddress.FromBytes(macBytes);
+            if (macOwners.TryGetValue(mac, out var owner))
+            {
+                // One VTEP MAC forwards to one node. The same node may hold two leases for a while (an old one
+                // not yet expired): both subnets go to it. A different node claiming the MAC is a conflict.
+                if (!owner.PublicIP.Equals(publicIP))
+                {
+                    claimed.Remove(subnet);
+                    skipped.Add(new(lease.Subnet, $"has VtepMAC {mac}, which the lease {owner.Subnet} at {owner.PublicIP} already uses"));
+                    continue;
+                }
+            }
+            else
+            {
+                macOwners[mac] = (publicIP, lease.Subnet);
+                fdb.Add(new FdbEntry(deviceIndex, mac, publicIP));
+            }
+
             neighbours.Add(new NeighbourEntry(deviceIndex, subnet.BaseAddress, mac));
-            fdb.Add(new FdbEntry(deviceIndex, mac, publicIP));
             routes.Add(RouteEntry.ViaGateway(subnet, subnet.BaseAddress, deviceIndex, onLink: true));
         }
 

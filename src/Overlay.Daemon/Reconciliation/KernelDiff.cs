@@ -17,7 +17,8 @@ public sealed record ActualState(IReadOnlyList<RouteEntry> Routes, IReadOnlyList
 public static class KernelDiff
 {
     /// <summary>Where overlayd's entries live.</summary>
-    public sealed record Scope(IPNetwork PodNetwork, IPNetwork OwnSubnet, int DeviceIndex);
+    /// <param name="DirectRouting">Whether routes via a node's address (not on the device) are overlayd's too.</param>
+    public sealed record Scope(IPNetwork PodNetwork, IPNetwork OwnSubnet, int DeviceIndex, bool DirectRouting = false);
 
     public static IReadOnlyList<NetlinkChange> Compute(DesiredState desired, ActualState actual, Scope scope)
     {
@@ -80,13 +81,16 @@ public static class KernelDiff
 
     /// <summary>
     /// A route is overlayd's when it is in the main table, its destination lies in the pod network but not in
-    /// this node's subnet, and it is either on the VXLAN device or (DirectRouting) a boot-protocol route via a gateway.
+    /// this node's subnet, and it is either on the VXLAN device or, with DirectRouting, a boot-protocol route via a
+    /// gateway outside the pod network (a node's address). With DirectRouting on, such a route added by hand into
+    /// the pod network is taken for overlayd's.
     /// </summary>
     public static bool Owns(RouteEntry route, Scope scope) =>
         route.Table == 254
         && IPAddressMath.Covers(scope.PodNetwork, route.Destination)
         && !IPAddressMath.Overlaps(route.Destination, scope.OwnSubnet)
-        && (route.InterfaceIndex == scope.DeviceIndex || (route.Gateway is not null && route.Protocol == 3));
+        && (route.InterfaceIndex == scope.DeviceIndex
+            || (scope.DirectRouting && route.Gateway is not null && route.Protocol == 3 && !scope.PodNetwork.Contains(route.Gateway)));
 
     public static bool Owns(NeighbourEntry neighbour, Scope scope) =>
         neighbour.InterfaceIndex == scope.DeviceIndex

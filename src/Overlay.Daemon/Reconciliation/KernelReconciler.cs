@@ -148,7 +148,7 @@ public sealed class KernelReconciler
             _netlink.ListRoutes(family: AddressFamily.InterNetwork),
             _netlink.ListNeighbours(DeviceIndex),
             _netlink.ListFdb(DeviceIndex));
-        var scope = new KernelDiff.Scope(config.Network, own.IPv4, DeviceIndex);
+        var scope = new KernelDiff.Scope(config.Network, own.IPv4, DeviceIndex, config.Backend.DirectRouting);
         IReadOnlyList<NetlinkChange> changes = KernelDiff.Compute(desired, actual, scope);
 
         int failed = 0;

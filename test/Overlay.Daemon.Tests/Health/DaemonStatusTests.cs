@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Overlay.Daemon.Health;
+using Overlay.Daemon.Options;
+
+namespace Overlay.Daemon.Tests.Health;
+
+public class DaemonStatusTests
+{
+    [Test]
+    public void Metrics_are_in_prometheus_text_format_with_the_current_values()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var status = new DaemonStatus(time);
+        status.SetPeers(12, 1);
+        status.AddRepairs(3);
+        status.CountEtcdError();
+        status.RecordReconcile(TimeSpan.FromMilliseconds(20));
+        status.SetLeaseExpiration(time.GetUtcNow().AddHours(2));
+
+        string metrics = status.RenderMetrics();
+
+        Assert.That(metrics, Does.Contain("# TYPE overlay_peers_programmed gauge\noverlay_peers_programmed 12\n"));
+        Assert.That(metrics, Does.Contain("overlay_repairs_total 3\n"));
+        Assert.That(metrics, Does.Contain("overlay_etcd_errors_total 1\n"));
+        Assert.That(metrics, Does.Contain("overlay_lease_expiry_seconds 7200\n"));
+        Assert.That(metrics, Does.Contain("overlay_reconcile_duration_seconds_count 1\n"));
+        Assert.That(metrics, Does.Contain("overlay_leases_skipped 1\n"));
+    }
+
+    [Test]
+    public void A_reservation_never_expires()
+    {
+        var status = new DaemonStatus(TimeProvider.System);
+        status.SetLeaseExpiration(null);
+        Assert.That(status.RenderMetrics(), Does.Contain("overlay_lease_expiry_seconds +Inf\n"));
+    }
+
+    [Test]
+    public void Readyz_answers_503_until_ready_and_unknown_paths_404()
+    {
+        var status = new DaemonStatus(TimeProvider.System);
+        var server = new HealthServer(new DaemonOptions(), status, NullLogger<HealthServer>.Instance);
+
+        Assert.That(server.Respond("GET /healthz HTTP/1.1").Code, Is.EqualTo(200));
+        Assert.That(server.Respond("GET /readyz HTTP/1.1").Code, Is.EqualTo(503));
+        status.MarkReady();
+        Assert.That(server.Respond("GET /readyz HTTP/1.1").Code, Is.EqualTo(200));
+        Assert.That(server.Respond("GET /nope HTTP/1.1").Code, Is.EqualTo(404));
+        Assert.That(server.Respond("POST /healthz HTTP/1.1").Code, Is.EqualTo(405));
+    }
+}

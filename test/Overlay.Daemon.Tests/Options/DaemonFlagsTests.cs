@@ -1,0 +1,130 @@
+using System.Net;
+using Overlay.Daemon.Options;
+
+namespace Overlay.Daemon.Tests.Options;
+
+public class DaemonFlagsTests
+{
+    private static readonly Dictionary<string, string?> NoEnvironment = [];
+
+    private static DaemonOptions Parse(params string[] args) => DaemonFlags.Parse(args, NoEnvironment);
+
+    private static string Refused(string[] args, Dictionary<string, string?>? environment = null) =>
+        Assert.Throws<UsageException>(() => DaemonFlags.Parse(args, environment ?? NoEnvironment))!.Message;
+
+    [Test]
+    public void The_defaults_are_flannels()
+    {
+        DaemonOptions options = Parse();
+
+        Assert.That(options.EtcdPrefix, Is.EqualTo("/coreos.com/network"));
+        Assert.That(options.SubnetFile, Is.EqualTo("/run/flannel/subnet.env"));
+        Assert.That(options.SubnetLeaseRenewMargin, Is.EqualTo(60));
+        Assert.That(options.HealthzPort, Is.Zero);
+        Assert.That(options.IptablesForwardRules, Is.True);
+        Assert.That(options.IpMasq, Is.False);
+    }
+
+    [Test]
+    public void Flags_take_values_after_an_equals_sign_or_as_the_next_argument_with_one_or_two_dashes()
+    {
+        DaemonOptions options = Parse("--etcd-endpoints=http://192.0.2.1:2379,http://192.0.2.2:2379", "-etcd-prefix", "/x", "--ip-masq", "--iface", "eth1", "--iface=192.0.2.5");
+
+        Assert.That(options.EtcdEndpoints, Is.EqualTo(new[] { "http://192.0.2.1:2379", "http://192.0.2.2:2379" }));
+        Assert.That(options.EtcdPrefix, Is.EqualTo("/x"));
+        Assert.That(options.IpMasq, Is.True);
+        Assert.That(options.Iface, Is.EqualTo(new[] { "eth1", "192.0.2.5" }));
+    }
+
+    [Test]
+    public void A_boolean_flag_can_be_turned_off_explicitly()
+    {
+        Assert.That(Parse("--iptables-forward-rules=false").IptablesForwardRules, Is.False);
+    }
+
+    [Test]
+    public void Environment_variables_set_flags_and_the_command_line_wins()
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["FLANNELD_ETCD_PREFIX"] = "/from-flannel",
+            ["FLANNELD_PUBLIC_IP"] = "192.0.2.9",
+            ["OVERLAYD_PUBLIC_IP"] = "192.0.2.10",
+            ["FLANNELD_IFACE"] = "eth7,eth8",
+            ["FLANNELD_IP_MASQ"] = "true",
+        };
+
+        DaemonOptions options = DaemonFlags.Parse(["--etcd-prefix", "/from-flag"], environment);
+
+        Assert.That(options.EtcdPrefix, Is.EqualTo("/from-flag"));
+        Assert.That(options.PublicIP, Is.EqualTo(IPAddress.Parse("192.0.2.10")), "OVERLAYD_ wins over FLANNELD_");
+        Assert.That(options.Iface, Is.EqualTo(new[] { "eth7", "eth8" }));
+        Assert.That(options.IpMasq, Is.True);
+    }
+
+    [Test]
+    public void An_iface_list_on_the_command_line_replaces_the_environments()
+    {
+        DaemonOptions options = DaemonFlags.Parse(["--iface", "eth1"], new Dictionary<string, string?> { ["FLANNELD_IFACE"] = "eth7" });
+        Assert.That(options.Iface, Is.EqualTo(new[] { "eth1" }));
+    }
+
+    [Test]
+    public void Durations_are_read_as_go_writes_them()
+    {
+        Assert.That(Parse("--subnet-lease-ttl", "1h30m").SubnetLeaseTtl, Is.EqualTo(TimeSpan.FromMinutes(90)));
+        Assert.That(Parse("--resync-interval=2s").ResyncInterval, Is.EqualTo(TimeSpan.FromSeconds(2)));
+    }
+
+    [Test]
+    public void An_unknown_flag_is_named_with_a_suggestion()
+    {
+        string message = Refused(["--iface-regexp=eth.*"]);
+        Assert.That(message, Does.Contain("unknown flag --iface-regexp").And.Contain("--help"));
+    }
+
+    [TestCase("--public-ip=banana", "--public-ip", "IPv4 address")]
+    [TestCase("--public-ip=2001:db8::1", "--public-ip", "IPv4 address")]
+    [TestCase("--public-ipv6=192.0.2.1", "--public-ipv6", "IPv6 address")]
+    [TestCase("--subnet-lease-renew-margin=0", "--subnet-lease-renew-margin", "1 to 1439")]
+    [TestCase("--subnet-lease-renew-margin=1440", "--subnet-lease-renew-margin", "1 to 1439")]
+    [TestCase("--healthz-port=70000", "--healthz-port", "0 to 65535")]
+    [TestCase("--etcd-endpoints=192.0.2.1:2379", "--etcd-endpoints", "http://HOST:PORT")]
+    [TestCase("--ip-masq=maybe", "--ip-masq", "true or false")]
+    [TestCase("--subnet-lease-ttl=1d", "--subnet-lease-ttl", "unknown unit")]
+    [TestCase("--iface-regex=eth[", "--iface-regex", "not a regular expression")]
+    [TestCase("--etcd-cafile=/nonexistent/ca.pem", "--etcd-cafile", "does not exist")]
+    [TestCase("--etcd-prefix", "--etcd-prefix", "needs a value")]
+    public void A_bad_value_names_the_flag_and_what_is_valid(string arg, string flag, string valid)
+    {
+        string message = Refused([arg]);
+        Assert.That(message, Does.Contain(flag).And.Contain(valid));
+    }
+
+    [Test]
+    public void A_bad_environment_value_names_the_variable()
+    {
+        string message = Refused([], new Dictionary<string, string?> { ["FLANNELD_HEALTHZ_PORT"] = "x" });
+        Assert.That(message, Does.Contain("FLANNELD_HEALTHZ_PORT").And.Contain("0 to 65535"));
+    }
+
+    [Test]
+    public void Kubernetes_subnet_manager_flags_are_refused_not_ignored()
+    {
+        Assert.That(Refused(["--kube-subnet-mgr"]), Does.Contain("not supported").And.Contain("--etcd-endpoints"));
+    }
+
+    [Test]
+    public void A_positional_argument_is_refused()
+    {
+        Assert.That(Refused(["eth0"]), Does.Contain("unexpected argument 'eth0'"));
+    }
+
+    [Test]
+    public void The_help_lists_every_flag()
+    {
+        string help = DaemonFlags.HelpText();
+        Assert.That(DaemonFlags.FlagNames, Has.All.Matches<string>(name => help.Contains("--" + name, StringComparison.Ordinal)));
+        Assert.That(help, Does.Contain("FLANNELD_"));
+    }
+}

@@ -1,0 +1,50 @@
+using System.Net;
+using Overlay.Daemon.Reconciliation;
+using Overlay.Netlink;
+
+namespace Overlay.Daemon.Tests.Reconciliation;
+
+public class KernelEventFilterTests
+{
+    private static readonly IPNetwork Pods = IPNetwork.Parse("198.18.0.0/16");
+    private static readonly MacAddress Mac = MacAddress.Parse("0e:00:00:00:00:02");
+
+    private static KernelEventMeaning Classify(NetlinkEvent change) => KernelEventFilter.Classify(change, 7, "flannel.1", Pods);
+
+    [Test]
+    public void Deleting_an_entry_on_the_device_calls_for_a_repair()
+    {
+        Assert.That(Classify(new RouteEvent(true, RouteEntry.ViaGateway(IPNetwork.Parse("198.18.2.0/24"), IPAddress.Parse("198.18.2.0"), 7, true))), Is.EqualTo(KernelEventMeaning.Repair));
+        Assert.That(Classify(new NeighbourEvent(true, new NeighbourEntry(7, IPAddress.Parse("198.18.2.0"), Mac))), Is.EqualTo(KernelEventMeaning.Repair));
+        Assert.That(Classify(new FdbEvent(true, new FdbEntry(7, Mac, IPAddress.Parse("192.0.2.12")))), Is.EqualTo(KernelEventMeaning.Repair));
+    }
+
+    [Test]
+    public void Overlayds_own_additions_do_not_trigger_another_reconcile()
+    {
+        Assert.That(Classify(new RouteEvent(false, RouteEntry.ViaGateway(IPNetwork.Parse("198.18.2.0/24"), IPAddress.Parse("198.18.2.0"), 7, true))), Is.EqualTo(KernelEventMeaning.Ignore));
+        Assert.That(Classify(new NeighbourEvent(false, new NeighbourEntry(7, IPAddress.Parse("198.18.2.0"), Mac))), Is.EqualTo(KernelEventMeaning.Ignore));
+    }
+
+    [Test]
+    public void Changes_elsewhere_are_ignored()
+    {
+        Assert.That(Classify(new NeighbourEvent(true, new NeighbourEntry(3, IPAddress.Parse("192.0.2.1"), Mac))), Is.EqualTo(KernelEventMeaning.Ignore));
+        Assert.That(Classify(new RouteEvent(true, RouteEntry.ViaGateway(IPNetwork.Parse("203.0.113.0/24"), IPAddress.Parse("192.0.2.1"), 2))), Is.EqualTo(KernelEventMeaning.Ignore));
+        Assert.That(Classify(new LinkEvent(true, new LinkInfo(3, "eth1"))), Is.EqualTo(KernelEventMeaning.Ignore));
+    }
+
+    [Test]
+    public void Anything_happening_to_the_device_means_checking_the_device()
+    {
+        Assert.That(Classify(new LinkEvent(true, new LinkInfo(7, "flannel.1"))), Is.EqualTo(KernelEventMeaning.Device));
+        Assert.That(Classify(new LinkEvent(false, new LinkInfo(9, "flannel.1"))), Is.EqualTo(KernelEventMeaning.Device), "recreated under a new index");
+        Assert.That(Classify(new AddressEvent(true, new AddressEntry(7, IPAddress.Parse("198.18.1.0"), 32))), Is.EqualTo(KernelEventMeaning.Device));
+    }
+
+    [Test]
+    public void Lost_events_mean_a_full_resync()
+    {
+        Assert.That(Classify(new ResyncNeeded("ENOBUFS")), Is.EqualTo(KernelEventMeaning.Resync));
+    }
+}
