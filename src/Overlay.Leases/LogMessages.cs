@@ -13,6 +13,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "waiting for the network config: {Problem}")]
     public static partial void ConfigNotUsable(this ILogger logger, string problem);
 
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Debug, Message = "still waiting for a usable network config (same problem)")]
+    public static partial void ConfigStillNotUsable(this ILogger logger);
+
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "network config at {Key} is usable now")]
     public static partial void ConfigUsable(this ILogger logger, string key);
 

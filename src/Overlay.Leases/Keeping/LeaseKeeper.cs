@@ -145,8 +145,9 @@ public sealed class LeaseKeeper
                     await ReacquireAsync(lease.Subnet, ct).ConfigureAwait(false);
                     lastCheck = time.GetUtcNow();
                 }
-                catch (Exception e) when (EtcdErrors.IsTransient(e, ct))
+                catch (Exception e) when (!ct.IsCancellationRequested)
                 {
+                    // Transient or not (a revoked permission can be restored), the keeper keeps trying.
                     TimeSpan delay = backoff.Next();
                     retryAt = time.GetUtcNow() + delay;
                     logger.RenewFailed(lease.Subnet, EtcdErrors.Describe(e), delay, lease.Expiration);
@@ -233,10 +234,10 @@ public sealed class LeaseKeeper
                 Publish(acquired);
                 return;
             }
-            catch (Exception e) when (e is OutOfSubnetsException || EtcdErrors.IsTransient(e, ct))
+            catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 TimeSpan delay = backoff.Next();
-                logger.ReacquireFailed(preferred, e.Message, delay);
+                logger.ReacquireFailed(preferred, e is OutOfSubnetsException ? e.Message : EtcdErrors.Describe(e), delay);
                 await Task.Delay(delay, time, ct).ConfigureAwait(false);
             }
         }

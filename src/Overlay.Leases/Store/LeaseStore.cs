@@ -100,6 +100,10 @@ public sealed class LeaseStore
                 logger.ConfigNotUsable(problem);
                 lastProblem = problem;
             }
+            else
+            {
+                logger.ConfigStillNotUsable();
+            }
 
             await backoff.DelayAsync(ct).ConfigureAwait(false);
         }

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Overlay.Core.Config;
+using Overlay.TestKit;
 using static Overlay.Leases.Tests.LeaseTesting;
 
 namespace Overlay.Leases.Tests.Store;
@@ -49,5 +52,55 @@ public sealed class ConfigTests : EtcdFixture
 
         NetworkConfig config = await waiting;
         Assert.That(config.Network.ToString(), Is.EqualTo("198.18.0.0/16"));
+    }
+
+    [Test]
+    public async Task Waiting_logs_each_distinct_problem_once_as_one_line()
+    {
+        var logger = new RecordingLogger<LeaseStore>();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new LeaseStore(Session, logger: logger, time: time);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Task<NetworkConfig> waiting = store.WaitForConfigAsync(timeout.Token);
+
+        await RetriedAsync(logger, time, 3);
+        await Store.PutConfigJsonAsync("""{"Network":"198.18.0.0/16","SubnetLen":31}""", CancellationToken.None);
+        await RetriedAsync(logger, time, 6);
+        await Store.PutConfigJsonAsync(WideNetwork, CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(10));
+        await waiting;
+
+        string[] warnings = logger.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).ToArray();
+        Assert.That(warnings, Has.Length.EqualTo(2));
+        Assert.That(warnings[0], Does.Contain($"{Prefix}/config is missing"));
+        Assert.That(warnings[1], Does.Contain("SubnetLen").And.Not.Contain("\n"));
+        Assert.That(logger.Entries[^1].Message, Does.Contain("usable now"));
+    }
+
+    [Test]
+    public async Task A_dead_endpoint_among_several_does_not_stop_the_calls()
+    {
+        await using EtcdSession both = NewSessionWith(["http://127.0.0.1:9", Etcd.Endpoint]);
+        var store = new LeaseStore(both);
+
+        for (int i = 0; i < 5; i++)
+        {
+            await store.PutConfigJsonAsync(WideNetwork, CancellationToken.None);
+        }
+
+        Assert.That(await store.GetConfigJsonAsync(CancellationToken.None), Is.EqualTo(WideNetwork));
+    }
+
+    private EtcdSession NewSessionWith(string[] endpoints) => new(Options(Etcd, Prefix) with { Endpoints = endpoints });
+
+    /// <summary>Advances the clock until the waiting loop has logged at least <paramref name="attempts"/> attempts.</summary>
+    private static async Task RetriedAsync(RecordingLogger<LeaseStore> logger, FakeTimeProvider time, int attempts)
+    {
+        bool retried = await Poll.UntilAsync(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(10));
+            return Task.FromResult(logger.Entries.Count(e => e.Id.Id is 2101 or 2113) >= attempts);
+        });
+        Assert.That(retried, Is.True, "the config was not retried");
     }
 }
