@@ -220,7 +220,10 @@ public sealed class ClusterNode
     /// <summary>Everything every overlayd run on this node printed.</summary>
     public string DaemonOutput => string.Join("\n", _outputs.Append(_daemon is null ? "" : ProcessOutput.Of(_daemon)));
 
-    public Process StartDaemon(params string[] extraArgs)
+    public Process StartDaemon(params string[] extraArgs) => StartDaemon(null, extraArgs);
+
+    /// <summary>Starts overlayd with extra environment variables (e.g. NOTIFY_SOCKET) and flags.</summary>
+    public Process StartDaemon(IDictionary<string, string>? environment, params string[] extraArgs)
     {
         if (_daemon is { HasExited: false })
         {
@@ -233,7 +236,7 @@ public sealed class ClusterNode
         }
 
         ProcessStartInfo command = _cluster.DaemonCommand(this, extraArgs);
-        _daemon = Ns.Start(command.FileName, command.ArgumentList);
+        _daemon = Ns.Start(command.FileName, command.ArgumentList, environment);
         return _daemon;
     }
 
