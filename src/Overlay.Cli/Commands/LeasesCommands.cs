@@ -168,7 +168,8 @@ internal static class LeasesCommands
         }
         else
         {
-            c.Out.Write($"reserved {subnet} for {LeaseView.Holder(reserved)}{(existing is null ? "" : $" (it was a lease of {LeaseView.Holder(existing)})")}\n");
+            string was = existing is null ? "" : existing.IsReservation ? "; it replaces the earlier reservation" : "; it was that node's lease and now never expires";
+            c.Out.Write($"reserved {subnet} for {LeaseView.Holder(reserved)}{was}\n");
         }
 
         return 0;

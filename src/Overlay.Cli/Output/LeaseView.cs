@@ -95,27 +95,28 @@ internal static class LeaseView
     };
 
     /// <summary>
-    /// One watch line, fixed-width so a stream stays aligned without knowing what comes next:
-    /// <c>ADDED      198.18.34.0/24   192.0.2.11   0e:2a:11:22:33:44   1   node-a   lease</c>.
+    /// One watch line, fixed-width so a stream stays aligned without knowing what comes next; the fields of
+    /// varying length come last:
+    /// <c>ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a   &lt;none&gt;</c>.
     /// </summary>
     public static string WatchLine(LeaseChange change)
     {
         Lease shown = change.Lease ?? change.Previous!;
-        string[] cells =
-        [
-            EventType(change.Kind).PadRight(8),
-            shown.Subnet.ToString().Replace('-', '/').PadRight(18),
-            shown.Attributes.PublicIP.PadRight(15),
-            (shown.Attributes.BackendData?.VtepMac ?? None).PadRight(17),
-            (shown.Attributes.BackendData is { } data ? data.Vni.ToString(CultureInfo.InvariantCulture) : None).PadRight(3),
-            (shown.Attributes.OwnerId ?? None).PadRight(12),
+        return WatchCells(
+            EventType(change.Kind),
+            shown.Subnet.IPv4.ToString(),
+            shown.Attributes.PublicIP,
+            shown.Attributes.BackendData?.VtepMac ?? None,
+            shown.Attributes.BackendData is { } data ? data.Vni.ToString(CultureInfo.InvariantCulture) : None,
             shown.IsReservation ? "reserved" : "lease",
-        ];
-        return string.Join("   ", cells).TrimEnd();
+            shown.Attributes.OwnerId ?? None,
+            shown.Subnet.IPv6?.ToString() ?? None);
     }
 
-    public static string WatchHeader() =>
-        string.Join("   ", "EVENT".PadRight(8), "SUBNET".PadRight(18), "PUBLIC IP".PadRight(15), "VTEP MAC".PadRight(17), "VNI", "OWNER".PadRight(12), "KIND");
+    public static string WatchHeader() => WatchCells("EVENT", "SUBNET", "PUBLIC IP", "VTEP MAC", "VNI", "KIND", "OWNER", "IPV6 SUBNET");
+
+    private static string WatchCells(string kind, string subnet, string publicIP, string mac, string vni, string leaseKind, string owner, string ipv6) =>
+        string.Join("   ", kind.PadRight(8), subnet.PadRight(18), publicIP.PadRight(15), mac.PadRight(17), vni.PadRight(6), leaseKind.PadRight(8), owner.PadRight(12), ipv6).TrimEnd();
 
     public static WatchEventJson ToWatchJson(LeaseChange change, long revision, bool initial, DateTimeOffset now) => new(
         EventType(change.Kind),
