@@ -159,7 +159,6 @@ public sealed class EtcdSession : IAsyncDisposable
         {
             // The library's default gRPC retry policy would multiply Polly's attempts; Polly owns retries.
             channel.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
-            channel.MaxRetryAttempts = null;
             channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(200);
             channel.MaxReconnectBackoff = TimeSpan.FromSeconds(2); // reconnect promptly once etcd is back
             if (channel.HttpHandler is SocketsHttpHandler sockets)

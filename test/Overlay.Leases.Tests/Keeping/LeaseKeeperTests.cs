@@ -131,6 +131,24 @@ public sealed class LeaseKeeperTests : EtcdFixture
     }
 
     [Test]
+    public async Task A_relist_that_no_longer_shows_the_lease_makes_the_keeper_acquire_it_again()
+    {
+        // After a compaction the watcher relists; a lease that expired meanwhile is simply absent from the list.
+        LeaseKeeper keeper = NewKeeper(Node(1));
+        OwnLease first = await keeper.AcquireAsync(stop.Token);
+        Start(keeper);
+        await NextScheduleAsync();
+        await Store.ReleaseAsync(first.Subnet, CancellationToken.None);
+
+        keeper.NotifyLeaseChanged(new LeaseUpdate([], [], Revision: 1, IsResync: true));
+
+        await NextScheduleAsync();
+        Assert.That(keeper.Current!.Subnet, Is.EqualTo(first.Subnet));
+        Assert.That(keeper.Current.How, Is.EqualTo(AllocationOutcome.ReusePreviousSubnet));
+        Assert.That(StoredLease(Etcd, Prefix, first.Subnet)!.Lease, Is.EqualTo(keeper.Current.Lease.EtcdLeaseId));
+    }
+
+    [Test]
     public async Task The_first_acquisition_throws_when_the_network_is_out_of_subnets()
     {
         await Task.WhenAll(Enumerable.Range(1, 64).Select(n => Store.AcquireAsync(Config(), Node(n), Attributes(Node(n)), null, CancellationToken.None)));
