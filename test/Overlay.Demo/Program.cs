@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using Overlay.TestKit;
+
+// The README's main command: a local cluster of namespaced nodes on a real etcd, overlayd on each node,
+// a pod per node; prints the lease table and a pod-to-pod connectivity matrix, then cleans up.
+int nodes = 3;
+bool keep = false;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--keep":
+            keep = true;
+            break;
+        case "--nodes" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 2 and <= 50:
+            nodes = n;
+            i++;
+            break;
+        case "--teardown":
+            foreach (string name in NetworkLab.ListNamespaceNames().Where(n => n.StartsWith(NetworkLab.NamePrefix, StringComparison.Ordinal)))
+            {
+                foreach (string pid in Shell.Run("ip", "netns", "pids", name).StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    Shell.Run("kill", "-9", pid);
+                }
+
+                Shell.Run("ip", "netns", "del", name);
+                Console.WriteLine($"removed namespace {name}");
+            }
+
+            return 0;
+        default:
+            Console.Error.WriteLine($"overlay-demo: unknown argument '{args[i]}'; use --nodes N (2..50), --keep or --teardown");
+            return 2;
+    }
+}
+
+if (!Root.IsRoot)
+{
+    Console.Error.WriteLine("overlay-demo: run as root (it creates network namespaces)");
+    return 1;
+}
+
+string overlayd = Path.Combine(AppContext.BaseDirectory, "overlayd.dll");
+var clock = Stopwatch.StartNew();
+Console.WriteLine($"Starting a {nodes}-node cluster: etcd in a switch namespace on 192.0.2.1, nodes on 192.0.2.11..{10 + nodes}, pod network 198.18.0.0/16");
+await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
+{
+    Overlayd = overlayd,
+    Nodes = nodes,
+    DaemonArgs = ["--ip-masq"],
+});
+
+try
+{
+    foreach (ClusterNode node in cluster.Nodes)
+    {
+        node.WaitForSubnetFile();
+        node.AddPod();
+    }
+
+    Console.WriteLine($"All nodes leased a subnet and wrote subnet.env in {clock.Elapsed.TotalSeconds:F1} s.\n");
+    Console.WriteLine("Leases in etcd:");
+    Console.WriteLine(LeaseTable(cluster));
+
+    Console.WriteLine("Pod-to-pod connectivity (ping from row to column):");
+    Console.Write($"{"",-22}");
+    foreach (ClusterNode to in cluster.Nodes)
+    {
+        Console.Write($"{to.Name + " " + to.PodAddress,-24}");
+    }
+
+    Console.WriteLine();
+    int failures = 0;
+    foreach (ClusterNode from in cluster.Nodes)
+    {
+        Console.Write($"{from.Name + " " + from.PodAddress,-22}");
+        foreach (ClusterNode to in cluster.Nodes)
+        {
+            bool ok = Poll.Until(() => from.Pod!.Ping(to.PodAddress), TimeSpan.FromSeconds(5));
+            failures += ok ? 0 : 1;
+            Console.Write($"{(ok ? "ok" : "FAIL"),-24}");
+        }
+
+        Console.WriteLine();
+    }
+
+    Console.WriteLine(failures == 0 ? "\nEvery pod reaches every other pod through the overlay." : $"\n{failures} pod pairs could not reach each other.");
+
+    if (keep)
+    {
+        ClusterNode first = cluster.Nodes[0];
+        Console.WriteLine($"""
+
+            The cluster keeps running. In another terminal, as root:
+              ip netns exec {first.Ns.Name} ip route show dev flannel.1        # routes to the other nodes' subnets
+              ip netns exec {first.Ns.Name} ip neigh show dev flannel.1        # their VTEP MACs
+              ip netns exec {first.Ns.Name} bridge fdb show dev flannel.1      # where each MAC lives
+              cat {first.SubnetFile}
+              ip netns exec {first.Pod!.Name} ping {cluster.Nodes[1].PodAddress}
+              ip netns exec {cluster.Switch.Name} etcdctl --endpoints {cluster.Etcd.Endpoint} get --prefix /coreos.com/network/subnets/
+            Press Enter (or Ctrl+C) here to tear everything down. If this process was killed instead:
+              bash scripts/demo.sh --teardown
+            """);
+        var stop = new TaskCompletionSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.TrySetResult();
+        };
+        _ = Task.Run(() =>
+        {
+            Console.In.ReadLine();
+            stop.TrySetResult();
+        });
+        await stop.Task;
+    }
+
+    return failures == 0 ? 0 : 1;
+}
+finally
+{
+    Console.WriteLine("Cleaning up: stopping overlayd and etcd, deleting the namespaces.");
+}
+
+static string LeaseTable(OverlayCluster cluster)
+{
+    var rows = cluster.LeasesInEtcd()
+        .Select(kv =>
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(kv.Value);
+            System.Text.Json.JsonElement root = json.RootElement;
+            string mac = root.TryGetProperty("BackendData", out var data) && data.TryGetProperty("VtepMAC", out var m) ? m.GetString() ?? "" : "";
+            string owner = root.TryGetProperty("OverlayOwner", out var o) ? o.GetString() ?? "" : "";
+            return (Subnet: kv.Key[(kv.Key.LastIndexOf('/') + 1)..].Replace('-', '/'), PublicIP: root.GetProperty("PublicIP").GetString() ?? "", Mac: mac, Owner: owner);
+        })
+        .OrderBy(r => Version.Parse(r.Subnet.Split('/')[0]))
+        .ToList();
+    var text = new System.Text.StringBuilder();
+    text.AppendLine(CultureInfo.InvariantCulture, $"  {"SUBNET",-18} {"PUBLIC IP",-14} {"VTEP MAC",-19} OWNER");
+    foreach (var row in rows)
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {row.Subnet,-18} {row.PublicIP,-14} {row.Mac,-19} {row.Owner}");
+    }
+
+    return text.ToString();
+}
