@@ -276,7 +276,7 @@ internal static class CommandLine
                 foreach (FlagSpec flag in Flags.Where(f => command.Flags.Contains(f.Name)))
                 {
                     string help = flag.Name == "output" ? $"output format: {string.Join(", ", command.OutputFormats)} (default {command.OutputFormats[0]})" : flag.Help;
-                    text.Append(CultureInfo.InvariantCulture, $"  {flag.Shown,-28} {help}\n");
+                    text.Append(CultureInfo.InvariantCulture, $"  {flag.Shown,-32} {help}\n");
                 }
             }
 
@@ -302,7 +302,7 @@ internal static class CommandLine
         text.Append("\nGlobal flags (etcd-* also from OVERLAYD_<FLAG> or FLANNELD_<FLAG>; the command line wins):\n");
         foreach (FlagSpec flag in Flags.Where(f => f.Global))
         {
-            text.Append(CultureInfo.InvariantCulture, $"  {flag.Shown,-28} {flag.Help}\n");
+            text.Append(CultureInfo.InvariantCulture, $"  {flag.Shown,-32} {flag.Help}\n");
         }
     }
 

@@ -87,7 +87,7 @@ internal sealed record NetworkStatus(
         Prefix,
         ConfigView.ToJson(Config),
         new SubnetCountJson(TotalSubnets, UsedSubnets, FreeSubnets),
-        LeaseCount,
+        LeaseCount - Reservations.Count,
         (long)RenewMargin.TotalSeconds,
         ExpiringSoon.Select(l => LeaseView.ToJson(l, now)).ToList(),
         Reservations.Select(l => LeaseView.ToJson(l, now)).ToList(),

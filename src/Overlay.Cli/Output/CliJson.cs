@@ -127,7 +127,7 @@ internal sealed record StatusJson(
     [property: JsonPropertyName("prefix")] string Prefix,
     [property: JsonPropertyName("config")] NetworkConfigJson Config,
     [property: JsonPropertyName("subnets")] SubnetCountJson Subnets,
-    [property: JsonPropertyName("leases")] int Leases,
+    [property: JsonPropertyName("leases")] int Leases, // expiring leases; reservations are counted by their list
     [property: JsonPropertyName("renewMarginSeconds")] long RenewMarginSeconds,
     [property: JsonPropertyName("expiringSoon")] IReadOnlyList<LeaseJson> ExpiringSoon,
     [property: JsonPropertyName("reservations")] IReadOnlyList<LeaseJson> Reservations,

@@ -198,7 +198,7 @@ public sealed class GoldenOutputTests
                 "used": 1,
                 "free": 63
               },
-              "leases": 1,
+              "leases": 0,
               "renewMarginSeconds": 3600,
               "expiringSoon": [],
               "reservations": [
