@@ -100,6 +100,40 @@ public sealed class AcquisitionTests : EtcdFixture
     }
 
     [Test]
+    public async Task Nodes_sharing_a_machine_id_never_share_a_lease_and_each_keeps_its_own()
+    {
+        // Nodes simulated in namespaces of one machine: same machine-id and hostname, different public IPs.
+        NodeIdentity a = Overlay.Core.Identity.NodeIdentityDerivation.Create(null, "0123456789abcdef0123456789abcdef", PublicIP(1));
+        NodeIdentity b = Overlay.Core.Identity.NodeIdentityDerivation.Create(null, "0123456789abcdef0123456789abcdef", PublicIP(2));
+        OwnLease leaseA = await Store.AcquireAsync(Config(), a, Attributes(a), null, CancellationToken.None);
+        OwnLease leaseB = await Store.AcquireAsync(Config(), b, Attributes(b), null, CancellationToken.None);
+
+        OwnLease againA = await Store.AcquireAsync(Config(), a, Attributes(a), null, CancellationToken.None);
+        OwnLease againB = await Store.AcquireAsync(Config(), b, Attributes(b), null, CancellationToken.None);
+
+        Assert.That(a.OwnerId, Is.Not.EqualTo(b.OwnerId));
+        Assert.That(leaseA.Subnet, Is.Not.EqualTo(leaseB.Subnet));
+        Assert.That((againA.Subnet, againB.Subnet), Is.EqualTo((leaseA.Subnet, leaseB.Subnet)));
+        Assert.That(Stored(Etcd, SubnetsPrefix), Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task A_dual_stack_lease_has_both_subnets_in_its_key()
+    {
+        NetworkConfig config = Config("""{"Network":"198.18.0.0/16","EnableIPv6":true,"IPv6Network":"2001:db8:1::/56","Backend":{"Type":"vxlan"}}""");
+        NodeIdentity node = Node(1) with { PublicIPv6 = System.Net.IPAddress.Parse("2001:db8:ffff::1") };
+
+        OwnLease own = await Store.AcquireAsync(config, node, Attributes(node) with { PublicIPv6 = "2001:db8:ffff::1" }, null, CancellationToken.None);
+
+        Assert.That(own.Subnet.IPv6, Is.Not.Null);
+        StoredKey stored = Stored(Etcd, SubnetsPrefix).Single();
+        Assert.That(stored.Key, Does.Match(@"/subnets/198\.18\.\d+\.0-24&2001:db8:1:[0-9a-f]+::-64$"));
+        LeaseSnapshot listed = await Store.ListAsync(withExpiration: false, CancellationToken.None);
+        Assert.That(listed.Leases.Single().Subnet, Is.EqualTo(own.Subnet));
+        Assert.That(listed.Skipped, Is.Empty);
+    }
+
+    [Test]
     public async Task The_previous_subnet_from_subnet_env_is_claimed_again_when_free()
     {
         SubnetKey previous = Subnet("198.18.42.0/24");
