@@ -1,4 +1,5 @@
 using Overlay.Benchmarks;
+using Overlay.Benchmarks.Overlayd;
 
 // Stopwatch benchmarks, one subcommand per area; each prints a markdown table for docs/benchmarks.md.
 // Run as root, in Release: dotnet run -c Release --project test/Overlay.Benchmarks -- netlink [--peers 5000] [--rounds 3]
@@ -7,11 +8,22 @@ string[] rest = args.Length > 0 ? args[1..] : [];
 return command switch
 {
     "netlink" => NetlinkBenchmark.Run(rest),
+    "convergence" => await ConvergenceBenchmark.Run(rest),
+    "coldstart" => await ColdStartBenchmark.Run(rest),
+    "memory" => await ColdStartBenchmark.Run(rest, memory: true),
+    "startup" => await StartupBenchmark.Run(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Overlay.Benchmarks netlink [--peers N] [--rounds R]");
+    Console.Error.WriteLine("""
+        usage: Overlay.Benchmarks netlink [--peers N] [--rounds R]
+               Overlay.Benchmarks convergence [--trials 100] [--background N] [--overlayd PATH]...
+               Overlay.Benchmarks coldstart [--peers 5000] [--trials 3] [--overlayd PATH]...
+               Overlay.Benchmarks memory [--peers 5000] [--settle 20] [--overlayd PATH]...
+               Overlay.Benchmarks startup [--trials 5] [--overlayd PATH]...
+        --overlayd: overlayd.dll (run with dotnet) or a native overlayd; default: the overlayd.dll beside this program.
+        """);
     return 2;
 }
