@@ -71,7 +71,8 @@ public static class OverlayCtl
         {
             return Fail(stderr, e.Message);
         }
-        catch (Exception e) when (EtcdErrors.IsTransient(e, ct))
+        // A plain IOException is our own output failing (a closed pipe), not etcd: the last catch reports it.
+        catch (Exception e) when (e is not IOException && EtcdErrors.IsTransient(e, ct))
         {
             return Fail(stderr, Unreachable(context.Connection, e));
         }
