@@ -61,7 +61,7 @@ try
     }
 
     Console.WriteLine($"All nodes leased a subnet and wrote subnet.env in {clock.Elapsed.TotalSeconds:F1} s.\n");
-    Console.WriteLine("Leases in etcd:");
+    Console.WriteLine($"Leases in etcd (overlayctl --etcd-endpoints {cluster.Etcd.Endpoint} leases list):");
     Console.WriteLine(LeaseTable(cluster));
 
     Console.WriteLine("Pod-to-pod connectivity (ping from row to column):");
@@ -99,7 +99,7 @@ try
               ip netns exec {first.Ns.Name} bridge fdb show dev flannel.1      # where each MAC lives
               cat {first.SubnetFile}
               ip netns exec {first.Pod!.Name} ping {cluster.Nodes[1].PodAddress}
-              ip netns exec {cluster.Switch.Name} etcdctl --endpoints {cluster.Etcd.Endpoint} get --prefix /coreos.com/network/subnets/
+              ip netns exec {cluster.Switch.Name} dotnet {Path.Combine(AppContext.BaseDirectory, "overlayctl.dll")} --etcd-endpoints {cluster.Etcd.Endpoint} leases watch
             Press Enter (or Ctrl+C) here to tear everything down. If this process was killed instead:
               bash scripts/demo.sh --teardown
             """);
@@ -124,25 +124,6 @@ finally
     Console.WriteLine("Cleaning up: stopping overlayd and etcd, deleting the namespaces.");
 }
 
-static string LeaseTable(OverlayCluster cluster)
-{
-    var rows = cluster.LeasesInEtcd()
-        .Select(kv =>
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(kv.Value);
-            System.Text.Json.JsonElement root = json.RootElement;
-            string mac = root.TryGetProperty("BackendData", out var data) && data.TryGetProperty("VtepMAC", out var m) ? m.GetString() ?? "" : "";
-            string owner = root.TryGetProperty("OverlayOwner", out var o) ? o.GetString() ?? "" : "";
-            return (Subnet: kv.Key[(kv.Key.LastIndexOf('/') + 1)..].Replace('-', '/'), PublicIP: root.GetProperty("PublicIP").GetString() ?? "", Mac: mac, Owner: owner);
-        })
-        .OrderBy(r => Version.Parse(r.Subnet.Split('/')[0]))
-        .ToList();
-    var text = new System.Text.StringBuilder();
-    text.AppendLine(CultureInfo.InvariantCulture, $"  {"SUBNET",-18} {"PUBLIC IP",-14} {"VTEP MAC",-19} OWNER");
-    foreach (var row in rows)
-    {
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {row.Subnet,-18} {row.PublicIP,-14} {row.Mac,-19} {row.Owner}");
-    }
-
-    return text.ToString();
-}
+// The lease table as an admin sees it: overlayctl, run where etcd is reachable (the switch namespace).
+static string LeaseTable(OverlayCluster cluster) =>
+    cluster.Switch.ExecChecked("dotnet", Path.Combine(AppContext.BaseDirectory, "overlayctl.dll"), "--etcd-endpoints", cluster.Etcd.Endpoint, "leases", "list").StdOut;
