@@ -12,6 +12,7 @@ return command switch
     "coldstart" => await ColdStartBenchmark.Run(rest),
     "memory" => await ColdStartBenchmark.Run(rest, memory: true),
     "startup" => await StartupBenchmark.Run(rest),
+    "desiredstate" => DesiredStateBenchmark.Run(rest),
     _ => Usage(),
 };
 
@@ -23,6 +24,7 @@ static int Usage()
                Overlay.Benchmarks coldstart [--peers 5000] [--trials 3] [--overlayd PATH]...
                Overlay.Benchmarks memory [--peers 5000] [--settle 20] [--overlayd PATH]...
                Overlay.Benchmarks startup [--trials 5] [--overlayd PATH]...
+               Overlay.Benchmarks desiredstate [--rounds 5]
         --overlayd: overlayd.dll (run with dotnet) or a native overlayd; default: the overlayd.dll beside this program.
         """);
     return 2;

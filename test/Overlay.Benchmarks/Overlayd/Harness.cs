@@ -10,7 +10,7 @@ namespace Overlay.Benchmarks.Overlayd;
 internal static partial class Harness
 {
     public const string PodNetwork = "100.64.0.0/10";
-    public const string NetworkConfig = "{\"Network\":\"100.64.0.0/10\",\"Backend\":{\"Type\":\"vxlan\"}}";
+    public const string NetworkConfigJson = "{\"Network\":\"100.64.0.0/10\",\"Backend\":{\"Type\":\"vxlan\"}}";
     public const string Prefix = "/coreos.com/network";
 
     public static readonly IPNetwork Pod = IPNetwork.Parse(PodNetwork);
@@ -53,7 +53,7 @@ internal static partial class Harness
         {
             Overlayd = overlayd,
             Nodes = 0,
-            NetworkConfig = NetworkConfig,
+            NetworkConfig = NetworkConfigJson,
             Prefix = Prefix,
             StartDaemons = false,
         });
