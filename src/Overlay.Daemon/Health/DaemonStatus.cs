@@ -12,7 +12,7 @@ public sealed class DaemonStatus
     private readonly TimeProvider _time;
     private long _peers;
     private long _repairs;
-    private long _etcdErrors;
+    private Func<long>? _etcdFailures;
     private long _reconciles;
     private long _reconcileTicks;
     private long _lastReconcileTicks;
@@ -42,7 +42,8 @@ public sealed class DaemonStatus
 
     public void AddRepairs(int count) => Interlocked.Add(ref _repairs, count);
 
-    public void CountEtcdError() => Interlocked.Increment(ref _etcdErrors);
+    /// <summary>Where the etcd session counts its failed attempts, for overlay_etcd_errors_total.</summary>
+    public void ObserveEtcdFailures(Func<long> failures) => _etcdFailures = failures;
 
     public void RecordReconcile(TimeSpan duration)
     {
@@ -73,7 +74,7 @@ public sealed class DaemonStatus
         Metric(text, "overlay_peers_programmed", "gauge", "Remote nodes whose route, neighbour and FDB entry are programmed.", PeersProgrammed);
         Metric(text, "overlay_leases_skipped", "gauge", "Leases in etcd that cannot be programmed (bad value, other backend, overlap).", Interlocked.Read(ref _skippedLeases));
         Metric(text, "overlay_repairs_total", "counter", "Kernel entries re-created or removed because the kernel differed from etcd.", Repairs);
-        Metric(text, "overlay_etcd_errors_total", "counter", "Failed etcd calls (each retried).", Interlocked.Read(ref _etcdErrors));
+        Metric(text, "overlay_etcd_errors_total", "counter", "Failed etcd calls (each retried).", _etcdFailures?.Invoke() ?? 0);
         text.Append("# HELP overlay_reconcile_duration_seconds Time to compare the kernel with etcd and apply the difference.\n# TYPE overlay_reconcile_duration_seconds summary\n");
         text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_sum {TimeSpan.FromTicks(Interlocked.Read(ref _reconcileTicks)).TotalSeconds:R}\n");
         text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_count {Interlocked.Read(ref _reconciles)}\n");

@@ -99,6 +99,7 @@ public sealed class OverlayNode : BackgroundService
         UnderlayChoice underlay = await ChooseUnderlayAsync(netlink, ct);
 
         await using var session = new EtcdSession(EtcdOptionsFrom(_options), _loggers.CreateLogger<EtcdSession>(), _time);
+        _status.ObserveEtcdFailures(() => session.FailedCalls);
         var leaseOptions = new LeaseOptions { Ttl = _options.SubnetLeaseTtl, RenewMargin = TimeSpan.FromMinutes(_options.SubnetLeaseRenewMargin) };
         var store = new LeaseStore(session, leaseOptions, _loggers.CreateLogger<LeaseStore>(), _time);
 

@@ -29,6 +29,7 @@ public sealed class EtcdSession : IAsyncDisposable
     private readonly EtcdClient client;
     private readonly ResiliencePipeline pipeline;
     private int disposed;
+    private long failedCalls;
 
     public EtcdSession(EtcdOptions options, ILogger<EtcdSession>? logger = null, TimeProvider? time = null)
     {
@@ -50,12 +51,17 @@ public sealed class EtcdSession : IAsyncDisposable
         SubnetsPrefix = SubnetKey.SubnetsPrefix(Prefix);
         ConfigKey = Prefix + "/config";
         client = CreateClient(options);
-        pipeline = CreatePipeline(options, Logger, Time);
+        pipeline = CreatePipeline(options, Logger, Time, CountFailure);
 
         Connection = client.GetConnection();
     }
 
     public EtcdOptions Options { get; }
+
+    /// <summary>Failed etcd attempts so far (each retried): calls through the pipeline and broken watch streams.</summary>
+    public long FailedCalls => Interlocked.Read(ref failedCalls);
+
+    internal void CountFailure() => Interlocked.Increment(ref failedCalls);
 
     /// <summary>The key prefix without a trailing slash, e.g. <c>/coreos.com/network</c>.</summary>
     public string Prefix { get; }
@@ -115,7 +121,7 @@ public sealed class EtcdSession : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private static ResiliencePipeline CreatePipeline(EtcdOptions options, ILogger logger, TimeProvider time) =>
+    private static ResiliencePipeline CreatePipeline(EtcdOptions options, ILogger logger, TimeProvider time, Action onFailure) =>
         new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -127,6 +133,7 @@ public sealed class EtcdSession : IAsyncDisposable
                 MaxDelay = TimeSpan.FromSeconds(3),
                 OnRetry = args =>
                 {
+                    onFailure();
                     if (logger.IsEnabled(LogLevel.Debug))
                     {
                         logger.EtcdCallRetrying(args.Context.OperationKey ?? "call", args.AttemptNumber + 1, args.RetryDelay, EtcdErrors.Describe(args.Outcome.Exception));

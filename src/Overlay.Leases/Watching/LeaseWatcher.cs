@@ -140,6 +140,7 @@ public sealed class LeaseWatcher
                 {
                     // Whatever broke (etcd down, connection reset, permissions), the watch carries on from where it was.
                     Close();
+                    owner.session.CountFailure();
                     TimeSpan delay = backoff.Next();
                     Logger.WatchFailed(nextRevision, EtcdErrors.Describe(e), delay);
                     try

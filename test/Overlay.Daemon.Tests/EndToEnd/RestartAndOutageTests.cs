@@ -91,6 +91,7 @@ public class RestartAndOutageTests
 
         (int sent, int lost, string output) = await pings;
         Assert.That(lost, Is.Zero, $"{lost} of {sent} pings lost while etcd was down:\n{output}");
+        Assert.That(Kernel.HttpGet(a, "/metrics"), Does.Match(@"overlay_etcd_errors_total [1-9]"), "the outage should show in the metrics");
 
         // A change made after etcd is back reaches the kernel.
         ClusterNode newcomer = _cluster.AddNode();

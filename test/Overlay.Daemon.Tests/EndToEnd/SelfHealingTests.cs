@@ -107,4 +107,16 @@ public class SelfHealingTests
         Assert.That(_cluster.Nodes.Select(n => n.Daemon!.HasExited), Has.All.False, "every overlayd still runs");
         Assert.That(_cluster.Nodes[0].DaemonOutput, Does.Contain("198.18.250.0-24"), "the bad value should be reported");
     }
+
+    [Test]
+    public void A_VTEP_MAC_changed_by_someone_is_set_back()
+    {
+        ClusterNode node = _cluster.Nodes[2];
+        string mac = node.Ns.IpJson("link", "show", Kernel.Device)[0].GetProperty("address").GetString()!;
+
+        node.Ns.ExecChecked("ip", "link", "set", Kernel.Device, "address", "02:00:00:00:00:99");
+
+        Assert.That(Poll.Until(() => node.Ns.IpJson("link", "show", Kernel.Device)[0].GetProperty("address").GetString() == mac, TimeSpan.FromSeconds(2)), Is.True,
+            "the MAC in the lease must stay the device's MAC");
+    }
 }

@@ -14,7 +14,7 @@ public class DaemonStatusTests
         var status = new DaemonStatus(time);
         status.SetPeers(12, 1);
         status.AddRepairs(3);
-        status.CountEtcdError();
+        status.ObserveEtcdFailures(() => 1);
         status.RecordReconcile(TimeSpan.FromMilliseconds(20));
         status.SetLeaseExpiration(time.GetUtcNow().AddHours(2));
 
