@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Overlay.Cni.Protocol;
+using Overlay.Core.SubnetFile;
+
+namespace Overlay.Cni.Config;
+
+/// <summary>
+/// The network configuration the runtime passes on stdin, e.g.
+/// <c>{"cniVersion":"1.0.0","name":"podnet","type":"overlay","subnetFile":"/run/flannel/subnet.env"}</c>.
+/// Unknown members are ignored, as the spec asks.
+/// </summary>
+public sealed record NetworkConfig
+{
+    /// <summary>flannel's default, kept so that an operator replacing flannel finds DEL state where it was.</summary>
+    public const string DefaultDataDir = "/var/lib/cni/flannel";
+
+    public required string CniVersion { get; init; }
+
+    public required string Name { get; init; }
+
+    public string Type { get; init; } = "";
+
+    public string SubnetFile { get; init; } = SubnetEnv.DefaultPath;
+
+    public string DataDir { get; init; } = DefaultDataDir;
+
+    /// <summary>Members for the delegate plugin's config; they win over what subnet.env gives.</summary>
+    public JsonElement? Delegate { get; init; }
+
+    /// <summary>Members for the delegate's "ipam"; they win over the generated host-local IPAM.</summary>
+    public JsonElement? Ipam { get; init; }
+
+    /// <summary>Passed on to the delegate (capability arguments such as portMappings, ips, mac).</summary>
+    public JsonElement? RuntimeConfig { get; init; }
+
+    /// <summary>The result of the previous plugin in a chain; CHECK and DEL hand it to the delegate.</summary>
+    public JsonElement? PrevResult { get; init; }
+
+    public static NetworkConfig Parse(string text)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            throw new CniException(CniErrorCode.DecodeFailure, "the network configuration on stdin is not valid JSON", e.Message);
+        }
+
+        using (document)
+        {
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new CniException(CniErrorCode.DecodeFailure, "the network configuration on stdin is not a JSON object");
+            }
+
+            string cniVersion = OptionalString(root, "cniVersion") ?? "";
+            if (!CniVersions.IsSupported(cniVersion))
+            {
+                throw new CniException(CniErrorCode.IncompatibleVersion,
+                    $"cniVersion '{cniVersion}' is not supported (supported: {string.Join(", ", CniVersions.Supported)})");
+            }
+
+            string name = OptionalString(root, "name") is { Length: > 0 } n
+                ? n
+                : throw new CniException(CniErrorCode.InvalidNetworkConfig, "the network configuration has no \"name\"");
+
+            return new NetworkConfig
+            {
+                CniVersion = cniVersion,
+                Name = name,
+                Type = OptionalString(root, "type") ?? "",
+                SubnetFile = NonEmpty(root, "subnetFile") ?? SubnetEnv.DefaultPath,
+                DataDir = NonEmpty(root, "dataDir") ?? DefaultDataDir,
+                Delegate = OptionalObject(root, "delegate"),
+                Ipam = OptionalObject(root, "ipam"),
+                RuntimeConfig = OptionalObject(root, "runtimeConfig"),
+                PrevResult = OptionalObject(root, "prevResult"),
+            };
+        }
+    }
+
+    private static string? NonEmpty(JsonElement root, string name) => OptionalString(root, name) is { Length: > 0 } value ? value : null;
+
+    private static string? OptionalString(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : throw new CniException(CniErrorCode.InvalidNetworkConfig, $"\"{name}\" must be a string, not {Describe(value)}");
+    }
+
+    private static JsonElement? OptionalObject(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Object
+            ? value.Clone()
+            : throw new CniException(CniErrorCode.InvalidNetworkConfig, $"\"{name}\" must be an object, not {Describe(value)}");
+    }
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.String => "a string",
+        _ => "an object",
+    };
+}
