@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Overlay.Cni.Config;
+using Overlay.Core.Addressing;
 using Overlay.Cni.Protocol;
 
 namespace Overlay.Cni.Delegation;
@@ -77,6 +78,11 @@ public static class DelegateConfig
 
     private static void WriteIpam(Utf8JsonWriter json, NodeSubnet subnet, JsonElement? userIpam, JsonElement? delegateIpam)
     {
+        // flannel's routes have no "gw" (the bridge plugin then uses the range's gateway, the subnet's .1). We
+        // name that same gateway, because the bridge plugin before 1.3.0 (Debian 12 ships 1.1.1) fails CHECK on
+        // a route without one (containernetworking/plugins#886). With the user's own ranges the gateway is
+        // theirs to say, so the routes stay without one.
+        bool userRanges = HasMember(userIpam, "ranges") || HasMember(delegateIpam, "ranges");
         List<GeneratedMember> members =
         [
             new("type", ipam => ipam.WriteStringValue("host-local")),
@@ -94,10 +100,10 @@ public static class DelegateConfig
             new("routes", ipam =>
             {
                 ipam.WriteStartArray();
-                WriteRoute(ipam, subnet.Network);
-                if (subnet.IPv6Network is { } v6)
+                WriteRoute(ipam, subnet.Network, userRanges ? null : Gateway(subnet.Subnet));
+                if (subnet.IPv6Network is { } v6Network && subnet.IPv6Subnet is { } v6Subnet)
                 {
-                    WriteRoute(ipam, v6);
+                    WriteRoute(ipam, v6Network, userRanges ? null : Gateway(v6Subnet));
                 }
 
                 ipam.WriteEndArray();
@@ -116,12 +122,22 @@ public static class DelegateConfig
         json.WriteEndArray();
     }
 
-    private static void WriteRoute(Utf8JsonWriter json, IPNetwork network)
+    private static void WriteRoute(Utf8JsonWriter json, IPNetwork network, IPAddress? gateway)
     {
         json.WriteStartObject();
         json.WriteString("dst", network.ToString());
+        if (gateway is not null)
+        {
+            json.WriteString("gw", gateway.ToString());
+        }
+
         json.WriteEndObject();
     }
+
+    /// <summary>host-local's default gateway of a range: its first address, the .1 that FLANNEL_SUBNET names.</summary>
+    private static IPAddress Gateway(IPNetwork subnet) => IPAddressMath.Offset(subnet, 1);
+
+    private static bool HasMember(JsonElement? element, string name) => element is { } e && e.TryGetProperty(name, out _);
 
     private static string? StringMember(JsonElement? element, string name) =>
         element is { } e && e.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

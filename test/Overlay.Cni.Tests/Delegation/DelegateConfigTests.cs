@@ -22,7 +22,7 @@ public class DelegateConfigTests
 
         Assert.That(rendered.GetRawText(), Is.EqualTo(
             """{"cniVersion":"1.0.0","name":"podnet","type":"bridge","ipMasq":false,"mtu":1450,"isGateway":true"""
-            + ""","ipam":{"type":"host-local","ranges":[[{"subnet":"198.18.34.0/24"}]],"routes":[{"dst":"198.18.0.0/16"}]}}"""));
+            + ""","ipam":{"type":"host-local","ranges":[[{"subnet":"198.18.34.0/24"}]],"routes":[{"dst":"198.18.0.0/16","gw":"198.18.34.1"}]}}"""));
     }
 
     [Test]
@@ -86,6 +86,14 @@ public class DelegateConfigTests
     }
 
     [Test]
+    public void With_the_users_own_ranges_the_generated_route_names_no_gateway()
+    {
+        JsonElement ipam = Render("""{"cniVersion":"1.0.0","name":"n","ipam":{"ranges":[[{"subnet":"198.18.34.0/25","gateway":"198.18.34.126"}]]}}""").GetProperty("ipam");
+
+        Assert.That(ipam.GetProperty("routes").GetRawText(), Is.EqualTo("""[{"dst":"198.18.0.0/16"}]"""));
+    }
+
+    [Test]
     public void An_IPv6_node_gets_a_second_range_set_and_a_route_to_the_IPv6_network()
     {
         NodeSubnet dual = NodeSubnet.Parse("/s", "FLANNEL_NETWORK=198.18.0.0/16\nFLANNEL_SUBNET=198.18.34.1/24\nFLANNEL_IPV6_NETWORK=2001:db8::/56\n"
@@ -94,7 +102,7 @@ public class DelegateConfigTests
         JsonElement ipam = Render("""{"cniVersion":"1.0.0","name":"n"}""", dual).GetProperty("ipam");
 
         Assert.That(ipam.GetProperty("ranges").GetRawText(), Is.EqualTo("""[[{"subnet":"198.18.34.0/24"}],[{"subnet":"2001:db8:0:22::/64"}]]"""));
-        Assert.That(ipam.GetProperty("routes").GetRawText(), Is.EqualTo("""[{"dst":"198.18.0.0/16"},{"dst":"2001:db8::/56"}]"""));
+        Assert.That(ipam.GetProperty("routes").GetRawText(), Is.EqualTo("""[{"dst":"198.18.0.0/16","gw":"198.18.34.1"},{"dst":"2001:db8::/56","gw":"2001:db8:0:22::1"}]"""));
     }
 
     [Test]
