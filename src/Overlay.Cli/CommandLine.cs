@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Overlay.Core.Text;
 
 namespace Overlay.Cli;
 
@@ -33,8 +34,9 @@ internal enum FlagKind
 /// <summary>
 /// One flag. <see cref="Global"/> flags are accepted by every command; connection flags also come from the
 /// environment as <c>FLANNELD_&lt;FLAG&gt;</c> and <c>OVERLAYD_&lt;FLAG&gt;</c> (upper-cased, '-' → '_').
+/// A <see cref="Repeatable"/> flag may be given several times; <see cref="ParsedCommandLine.Values"/> has them all.
 /// </summary>
-internal sealed record FlagSpec(string Name, char? Short, FlagKind Kind, string Help, string ValueName = "VALUE", bool Global = false, bool FromEnvironment = false)
+internal sealed record FlagSpec(string Name, char? Short, FlagKind Kind, string Help, string ValueName = "VALUE", bool Global = false, bool FromEnvironment = false, bool Repeatable = false)
 {
     public string EnvironmentSuffix => Name.ToUpperInvariant().Replace('-', '_');
 
@@ -51,7 +53,12 @@ internal sealed record CommandSpec(string Path, string Arguments, int MinArgs, i
 /// <summary>What the command line asked for: the command, its arguments and the flags given.</summary>
 internal sealed record ParsedCommandLine(CommandSpec? Command, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Flags, string? HelpTopic)
 {
+    /// <summary>Every value of a repeatable flag, in the order given.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Repeated { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     public bool Has(string flag) => Flags.ContainsKey(flag);
+
+    public IReadOnlyList<string> Values(string flag) => Repeated.TryGetValue(flag, out IReadOnlyList<string>? values) ? values : [];
 
     public string? Value(string flag) => Flags.TryGetValue(flag, out string? value) ? value : null;
 
@@ -89,6 +96,7 @@ internal static class CommandLine
         new("owner", null, FlagKind.Value, "the node's Overlay owner id (overlayd --node-name); default: none, matched by public IP", "NAME"),
         new("renew-margin", null, FlagKind.Value, "leases with less time left than this have missed their renewal (default 60m, as flannel's --subnet-lease-renew-margin)", "DURATION"),
         new("watch-only", null, FlagKind.Switch, "print only changes, not the leases present at the start"),
+        .. Pods.PodFlags.Flags,
     ];
 
     public static readonly CommandSpec[] Commands =
@@ -114,14 +122,16 @@ internal static class CommandLine
         new("status", "", 0, 0, "the network, subnets used and free, leases close to expiry, reservations", ["output", "renew-margin"], ["table", "json"],
             "overlayctl status"),
         new("version", "", 0, 0, "print overlayctl's version", [], [], "overlayctl version"),
+        .. Pods.PodFlags.Commands,
     ];
 
-    private static readonly string[] Groups = ["leases", "config"];
+    private static readonly string[] Groups = ["leases", "config", "pod"];
 
     public static ParsedCommandLine Parse(IReadOnlyList<string> args)
     {
         var words = new List<string>();
         var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        var repeated = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         bool flagsEnded = false;
         for (int i = 0; i < args.Count; i++)
         {
@@ -150,6 +160,10 @@ internal static class CommandLine
             }
 
             given[flag.Name] = value ?? "true";
+            if (flag.Repeatable)
+            {
+                repeated[flag.Name] = [.. repeated.GetValueOrDefault(flag.Name, []), value!];
+            }
         }
 
         if (given.TryGetValue("help", out string? help) && ParseBoolean("help", help))
@@ -204,55 +218,20 @@ internal static class CommandLine
             }
         }
 
-        return new ParsedCommandLine(command, arguments, given, null);
+        return new ParsedCommandLine(command, arguments, given, null) { Repeated = repeated };
     }
 
-    public static bool ParseBoolean(string flag, string value) => value.ToLowerInvariant() switch
-    {
-        "true" or "1" or "t" => true,
-        "false" or "0" or "f" => false,
-        _ => throw new UsageException($"flag --{flag}: '{value}' is not valid; give true or false (or the flag alone for true)"),
-    };
+    public static bool ParseBoolean(string flag, string value) =>
+        FlagValues.TryParseBoolean(value, out bool parsed)
+            ? parsed
+            : throw new UsageException($"flag --{flag}: '{value}' is not valid; give true or false (or the flag alone for true)");
 
     /// <summary>Go-style durations: 24h, 90m, 30s, 1h30m, 500ms.</summary>
     public static TimeSpan ParseDuration(string flag, string value, TimeSpan minimum)
     {
-        TimeSpan total = TimeSpan.Zero;
-        int i = 0;
-        bool any = false;
-        while (i < value.Length)
+        if (!FlagValues.TryParseGoDuration(value, out TimeSpan total, out string problem))
         {
-            int start = i;
-            while (i < value.Length && char.IsAsciiDigit(value[i]))
-            {
-                i++;
-            }
-
-            int unitStart = i;
-            while (i < value.Length && char.IsAsciiLetter(value[i]))
-            {
-                i++;
-            }
-
-            if (unitStart == start || !long.TryParse(value.AsSpan(start, unitStart - start), NumberStyles.None, CultureInfo.InvariantCulture, out long amount))
-            {
-                throw new UsageException($"flag --{flag}: '{value}' is not a duration; give e.g. 60m, 1h30m or 30s");
-            }
-
-            total += value[unitStart..i] switch
-            {
-                "h" => TimeSpan.FromHours(amount),
-                "m" => TimeSpan.FromMinutes(amount),
-                "s" => TimeSpan.FromSeconds(amount),
-                "ms" => TimeSpan.FromMilliseconds(amount),
-                _ => throw new UsageException($"flag --{flag}: '{value}' has an unknown unit; use h, m, s or ms (e.g. 60m)"),
-            };
-            any = true;
-        }
-
-        if (!any)
-        {
-            throw new UsageException($"flag --{flag} is empty; give a duration such as 60m");
+            throw new UsageException($"flag --{flag}: '{value}' {problem}; give e.g. 60m, 1h30m or 30s");
         }
 
         if (total < minimum)
@@ -342,13 +321,14 @@ internal static class CommandLine
 
         CommandSpec? single = Commands.FirstOrDefault(c => c.Path == first);
         return single is null
-            ? throw new UsageException($"unknown command '{words[0]}'; commands: leases, config, status, version (see 'overlayctl --help')")
+            ? throw new UsageException($"unknown command '{words[0]}'; commands: leases, config, pod, status, version (see 'overlayctl --help')")
             : (single, 1);
     }
 
     private static string Canonical(string word) => word switch
     {
         "lease" => "leases",
+        "pods" => "pod",
         _ => word,
     };
 

@@ -102,6 +102,9 @@ public static class OverlayCtl
         "config set" => ConfigCommands.SetAsync(c, ct),
         "config validate" => ConfigCommands.ValidateAsync(c, ct),
         "status" => StatusCommand.RunAsync(c, ct),
+        "pod run" => Pods.PodCommands.RunAsync(c, ct),
+        "pod rm" => Pods.PodCommands.RemoveAsync(c, ct),
+        "pod list" => Pods.PodCommands.ListAsync(c, ct),
         "version" => PrintVersion(c),
         string path => throw new InvalidOperationException($"command '{path}' has no handler"),
     };

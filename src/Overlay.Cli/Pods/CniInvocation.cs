@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Overlay.Cli.Commands;
+using Overlay.Netlink;
+
+namespace Overlay.Cli.Pods;
+
+/// <summary>The address a CNI ADD gave the pod's interface.</summary>
+internal sealed record CniAddress(string Address, IPAddress Ip, string? Gateway);
+
+/// <summary>
+/// Runs the CNI plugin as a container runtime does: the command and the container in the environment, the
+/// network config on stdin, the result (or a CNI error) on stdout. The plugin starts from a thread switched
+/// into the node's network namespace, so the plugin, and the bridge it makes, live in the node.
+/// </summary>
+internal static class CniInvocation
+{
+    public const string PluginType = "overlay";
+    public const string IfName = "eth0";
+    public const string CniVersion = "1.0.0";
+    public const string NetworkName = "overlay";
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>overlayctl's own folder first (the plugin ships beside it), then the usual plugin folders.</summary>
+    public static string DefaultPath => string.Join(':', AppContext.BaseDirectory.TrimEnd('/'), "/opt/cni/bin", "/usr/lib/cni");
+
+    /// <summary>The network config on the plugin's stdin: type "overlay" with the subnet file and the state folders.</summary>
+    public static JsonElement NetworkConfig(string subnetFile, string dataDir, string? ipamDataDir)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("cniVersion", CniVersion);
+            json.WriteString("name", NetworkName);
+            json.WriteString("type", PluginType);
+            json.WriteString("subnetFile", subnetFile);
+            json.WriteString("dataDir", dataDir);
+            if (ipamDataDir is not null)
+            {
+                // Merged by the plugin over the host-local IPAM it generates.
+                json.WriteStartObject("ipam");
+                json.WriteString("dataDir", ipamDataDir);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.ToArray());
+        return document.RootElement.Clone();
+    }
+
+    public static string FindPlugin(string cniPath)
+    {
+        foreach (string folder in cniPath.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(folder, PluginType);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new CommandFailedException($"no CNI plugin '{PluginType}' in {cniPath}; install it there or point --cni-path at its folder");
+    }
+
+    public static async Task<CniAddress> AddAsync(PodRecord pod, CancellationToken ct)
+    {
+        string result = await InvokeAsync("ADD", pod, ct);
+        return ParseResult(result);
+    }
+
+    public static Task DeleteAsync(PodRecord pod, CancellationToken ct) => InvokeAsync("DEL", pod, ct);
+
+    /// <summary>The first address of a CNI result ("ips": [{"address": "198.18.34.2/24", "gateway": ...}]).</summary>
+    public static CniAddress ParseResult(string result)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(result);
+            if (document.RootElement.TryGetProperty("ips", out JsonElement ips) && ips.ValueKind == JsonValueKind.Array
+                && ips.EnumerateArray().FirstOrDefault() is { ValueKind: JsonValueKind.Object } first
+                && first.TryGetProperty("address", out JsonElement address) && address.ValueKind == JsonValueKind.String
+                && IPAddress.TryParse(address.GetString()!.Split('/')[0], out IPAddress? ip))
+            {
+                string? gateway = first.TryGetProperty("gateway", out JsonElement g) && g.ValueKind == JsonValueKind.String ? g.GetString() : null;
+                return new CniAddress(address.GetString()!, ip, gateway);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new CommandFailedException($"the CNI plugin's ADD result holds no address: {result.Trim()}");
+    }
+
+    private static async Task<string> InvokeAsync(string command, PodRecord pod, CancellationToken ct)
+    {
+        string plugin = FindPlugin(pod.CniPath);
+        var start = new ProcessStartInfo(plugin)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        start.Environment["CNI_COMMAND"] = command;
+        start.Environment["CNI_CONTAINERID"] = pod.ContainerId;
+        start.Environment["CNI_NETNS"] = pod.Netns;
+        start.Environment["CNI_IFNAME"] = pod.IfName;
+        start.Environment["CNI_PATH"] = pod.CniPath;
+
+        // A forked child inherits the namespace of the thread that forked it, not the process's main thread's.
+        using Process process = NamedNetworkNamespace.Run(pod.NodeNetns, () => Process.Start(start)
+            ?? throw new CommandFailedException($"cannot start the CNI plugin {plugin}"));
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(ct);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.StandardInput.WriteAsync(pod.NetworkConfig.GetRawText().AsMemory(), ct);
+        process.StandardInput.Close();
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(Timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            if (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw new CommandFailedException($"CNI {command} of pod {pod.Name}: {plugin} did not finish within {Timeout.TotalSeconds:0}s");
+        }
+
+        string output = await stdout;
+        string errors = await stderr;
+        if (process.ExitCode != 0)
+        {
+            throw new CommandFailedException($"CNI {command} of pod {pod.Name} in {pod.Node} failed: {DescribeError(output, errors)}");
+        }
+
+        return output;
+    }
+
+    /// <summary>A CNI error's msg and details ({"code":7,"msg":"...","details":"..."}), else what the plugin printed.</summary>
+    private static string DescribeError(string stdout, string stderr)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(stdout);
+            JsonElement root = document.RootElement;
+            if (root.TryGetProperty("msg", out JsonElement msg))
+            {
+                string text = msg.GetString() ?? "";
+                if (root.TryGetProperty("details", out JsonElement details) && details.GetString() is { Length: > 0 } more)
+                {
+                    text += " (" + more + ")";
+                }
+
+                if (root.TryGetProperty("code", out JsonElement code))
+                {
+                    text += $" [CNI error {code.GetRawText()}]";
+                }
+
+                return text;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        string printed = (stdout + stderr).Trim();
+        return printed.Length == 0 ? "the plugin exited with an error and printed nothing" : printed;
+    }
+}

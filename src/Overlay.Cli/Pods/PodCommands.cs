@@ -1,0 +1,265 @@
+using System.Globalization;
+using Overlay.Cli.Commands;
+using Overlay.Cli.Output;
+using Overlay.Core.Pods;
+using Overlay.Core.SubnetFile;
+using Overlay.Netlink;
+
+namespace Overlay.Cli.Pods;
+
+/// <summary>
+/// <c>overlayctl pod run|rm|list</c>: a pod is a network namespace attached through the CNI plugin from its
+/// node's namespace, with its own resolv.conf, hosts and nsswitch.conf under /etc/netns/&lt;pod&gt;/.
+/// </summary>
+internal static class PodCommands
+{
+    public const string DefaultNodeResolvConf = "/etc/resolv.conf";
+
+    public static async Task<int> RunAsync(CliContext c, CancellationToken ct)
+    {
+        string name = c.Arguments[0];
+        PodPlan plan = Plan(c, name);
+        var store = Store(c);
+        if (store.Load(name) is not null || NamedNetworkNamespace.Exists(name))
+        {
+            throw new CommandFailedException($"pod {name} exists already ({store.PathOf(name)} or {NamedNetworkNamespace.PathOf(name)}); remove it first with 'overlayctl pod rm {name}'");
+        }
+
+        PodRecord pod = new()
+        {
+            Name = name,
+            Node = plan.Node,
+            NodeNetns = plan.NodeNetns,
+            Netns = NamedNetworkNamespace.PathOf(name),
+            ContainerId = name,
+            IfName = CniInvocation.IfName,
+            CniPath = c.Line.Value("cni-path") ?? CniInvocation.DefaultPath,
+            NetworkConfig = CniInvocation.NetworkConfig(
+                c.Line.Value("subnet-file") ?? SubnetEnv.DefaultPath,
+                c.Line.Value("cni-data-dir") ?? "/var/lib/cni/flannel",
+                c.Line.Value("ipam-data-dir")),
+            EtcDir = PodFiles.FolderOf(name),
+            Created = c.Now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        _ = CniInvocation.FindPlugin(pod.CniPath);
+
+        // Recorded before anything is made, so that 'pod rm' can clean up after a run that was killed halfway.
+        Guard(() => store.Save(pod), $"record pod {name} in {store.Directory}");
+        try
+        {
+            Guard(() => NamedNetworkNamespace.Create(name), $"create the namespace of pod {name}");
+            Guard(() => LoopbackUp(name), $"set lo up in pod {name}");
+            CniAddress address = await CniInvocation.AddAsync(pod, ct);
+            pod = pod with { Ip = address.Address, Gateway = address.Gateway };
+            Guard(() => PodFiles.Write(name, plan.ResolvConf, PodHosts.Render(name, address.Ip, plan.Aliases), PodNsswitch.Text), $"write {pod.EtcDir}");
+            Guard(() => store.Save(pod), $"record pod {name} in {store.Directory}");
+        }
+        catch
+        {
+            await UndoAsync(c, pod, store);
+            throw;
+        }
+
+        if (c.Output == "json")
+        {
+            c.Out.Write(PodStore.Serialize(pod));
+        }
+        else
+        {
+            c.Out.Write($"pod {name} runs in {pod.Node} with {pod.Ip}{(pod.Gateway is null ? "" : $" (gateway {pod.Gateway})")}\n");
+        }
+
+        return OverlayCtl.Done;
+    }
+
+    public static async Task<int> RemoveAsync(CliContext c, CancellationToken ct)
+    {
+        string name = c.Arguments[0];
+        CheckName(name, c.Line.Command!.Path);
+        var store = Store(c);
+        PodRecord? pod = Guard(() => store.Load(name), $"read the record of pod {name}");
+        var done = new List<string>();
+        if (pod is not null)
+        {
+            if (File.Exists(pod.NodeNetns))
+            {
+                await CniInvocation.DeleteAsync(pod, ct);
+                done.Add($"CNI DEL in {pod.Node}");
+            }
+            else
+            {
+                c.Warn($"node namespace {pod.NodeNetns} is gone; skipped CNI DEL (the plugin's state for {pod.ContainerId} may stay in its data dir)");
+            }
+        }
+
+        if (Guard(() => NamedNetworkNamespace.Delete(name), $"delete the namespace of pod {name}"))
+        {
+            done.Add("namespace " + NamedNetworkNamespace.PathOf(name));
+        }
+
+        if (Guard(() => PodFiles.Remove(name), $"remove {PodFiles.FolderOf(name)}"))
+        {
+            done.Add(PodFiles.FolderOf(name));
+        }
+
+        if (Guard(() => store.Remove(name), $"remove {store.PathOf(name)}"))
+        {
+            done.Add("record");
+        }
+
+        if (done.Count == 0)
+        {
+            throw new CommandFailedException($"no pod {name}: no record at {store.PathOf(name)}, no namespace {NamedNetworkNamespace.PathOf(name)}, no {PodFiles.FolderOf(name)}");
+        }
+
+        c.Out.Write($"removed pod {name} ({string.Join(", ", done)})\n");
+        return OverlayCtl.Done;
+    }
+
+    public static Task<int> ListAsync(CliContext c, CancellationToken ct)
+    {
+        var store = Store(c);
+        IReadOnlyList<PodRecord> pods = Guard(() => store.List((path, reason) => c.Warn($"skipped {path}: {reason}")), $"list {store.Directory}");
+        if (c.Output == "json")
+        {
+            c.Out.Write(PodStore.Serialize(new PodListJson(pods)));
+            return Task.FromResult(OverlayCtl.Done);
+        }
+
+        if (pods.Count == 0)
+        {
+            c.Err.Write($"No pods in {store.Directory}\n");
+            return Task.FromResult(OverlayCtl.Done);
+        }
+
+        var table = new TableWriter("NAME", "NODE", "IP");
+        foreach (PodRecord pod in pods)
+        {
+            table.Add(pod.Name, pod.Node, pod.Ip ?? "<none>");
+        }
+
+        table.WriteTo(c.Out);
+        return Task.FromResult(OverlayCtl.Done);
+    }
+
+    /// <summary>Everything 'pod run' decides before touching the system; bad input is a usage error naming the rule.</summary>
+    internal static PodPlan Plan(CliContext c, string name)
+    {
+        string command = c.Line.Command!.Path;
+        CheckName(name, command);
+        string node = c.Line.Value("node")
+            ?? throw new UsageException($"'{command}' needs --node NETNS, the node's network namespace (e.g. --node node1)") { CommandPath = command };
+        string nodeNetns = node.Contains('/', StringComparison.Ordinal) ? node : NamedNetworkNamespace.RunDirectory + "/" + node;
+
+        string policyText = c.Line.Value("dns-policy") ?? nameof(DnsPolicy.ClusterFirst);
+        if (!DnsPolicies.TryParse(policyText, out DnsPolicy policy))
+        {
+            throw new UsageException($"flag --dns-policy: '{policyText}' is not a DNS policy; use ClusterFirst, Default or None") { CommandPath = command };
+        }
+
+        try
+        {
+            var inputs = new PodDnsInputs
+            {
+                ClusterDns = c.Line.Value("cluster-dns"),
+                ClusterDomain = c.Line.Value("cluster-domain") ?? PodDns.DefaultClusterDomain,
+                Namespace = c.Line.Value("namespace") ?? PodDns.DefaultNamespace,
+                Nameservers = c.Line.Values("nameserver"),
+                Searches = c.Line.Values("search"),
+                Options = c.Line.Values("dns-option").Select(DnsOption.Parse).ToList(),
+            };
+            List<HostAlias> aliases = c.Line.Values("host-alias").Select(HostAlias.Parse).ToList();
+            ResolvConf nodeResolv = policy == DnsPolicy.None ? ResolvConf.Empty : ReadNodeResolvConf(c);
+            string resolvConf = PodDns.Render(policy, inputs, nodeResolv);
+
+            if (!File.Exists(nodeNetns))
+            {
+                throw new CommandFailedException($"node namespace {nodeNetns} does not exist (--node {node})");
+            }
+
+            return new PodPlan(node, nodeNetns, resolvConf, aliases);
+        }
+        catch (InvalidPodSpecException e)
+        {
+            throw new UsageException(e.Message) { CommandPath = command };
+        }
+    }
+
+    private static ResolvConf ReadNodeResolvConf(CliContext c)
+    {
+        string? given = c.Line.Value("node-resolv-conf");
+        string path = given ?? DefaultNodeResolvConf;
+        if (!File.Exists(path))
+        {
+            // No resolv.conf on a node means the resolver's defaults; an explicitly named file must be there.
+            return given is null ? ResolvConf.Empty : throw new CommandFailedException($"--node-resolv-conf {path} does not exist");
+        }
+
+        return ResolvConf.Parse(File.ReadAllText(path));
+    }
+
+    private static void CheckName(string name, string command)
+    {
+        try
+        {
+            PodName.Check(name);
+        }
+        catch (InvalidPodSpecException e)
+        {
+            throw new UsageException(e.Message) { CommandPath = command };
+        }
+    }
+
+    private static PodStore Store(CliContext c) => new(c.Line.Value("pod-state-dir") ?? PodStore.DefaultDirectory);
+
+    private static void LoopbackUp(string pod)
+    {
+        using NetlinkHandle handle = NetlinkHandle.OpenInNamespace(pod);
+        handle.SetLinkUp(handle.GetRequiredLink("lo").Index);
+    }
+
+    /// <summary>Best effort after a failed run: DEL, namespace, files, record; what cannot be undone is reported.</summary>
+    private static async Task UndoAsync(CliContext c, PodRecord pod, PodStore store)
+    {
+        try
+        {
+            if (NamedNetworkNamespace.Exists(pod.Name) && File.Exists(pod.NodeNetns))
+            {
+                await CniInvocation.DeleteAsync(pod, CancellationToken.None);
+            }
+
+            NamedNetworkNamespace.Delete(pod.Name);
+            PodFiles.Remove(pod.Name);
+            store.Remove(pod.Name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CommandFailedException or NetlinkException)
+        {
+            c.Warn($"could not undo the half-made pod {pod.Name} ({e.Message}); remove it with 'overlayctl pod rm {pod.Name}'");
+        }
+    }
+
+    /// <summary>File-system and netlink failures become exit 1 with what was being done.</summary>
+    private static T Guard<T>(Func<T> action, string what)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or NetlinkException)
+        {
+            throw new CommandFailedException($"{what}: {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            throw new CommandFailedException($"{what}: {e.Message}", e);
+        }
+    }
+
+    private static void Guard(Action action, string what) => Guard(() =>
+    {
+        action();
+        return true;
+    }, what);
+}
+
+internal sealed record PodPlan(string Node, string NodeNetns, string ResolvConf, IReadOnlyList<HostAlias> Aliases);
