@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Overlay.Core.Addressing;
+using Overlay.Core.Text;
 
 namespace Overlay.Daemon.Options;
 
@@ -276,52 +277,15 @@ public static class DaemonFlags
         return number;
     }
 
-    private static bool Boolean(string value, string flag) => value.ToLowerInvariant() switch
-    {
-        "true" or "1" or "t" => true,
-        "false" or "0" or "f" => false,
-        _ => throw new UsageException($"flag --{flag}: '{value}' is not valid; give true or false"),
-    };
+    private static bool Boolean(string value, string flag) =>
+        FlagValues.TryParseBoolean(value, out bool parsed) ? parsed : throw new UsageException($"flag --{flag}: '{value}' is not valid; give true or false");
 
     /// <summary>Go-style durations: 24h, 90m, 30s, 1h30m, 500ms.</summary>
     internal static TimeSpan Duration(string value, string flag, TimeSpan minimum)
     {
-        TimeSpan total = TimeSpan.Zero;
-        int i = 0;
-        bool any = false;
-        while (i < value.Length)
+        if (!FlagValues.TryParseGoDuration(value, out TimeSpan total, out string problem))
         {
-            int start = i;
-            while (i < value.Length && char.IsAsciiDigit(value[i]))
-            {
-                i++;
-            }
-
-            int unitStart = i;
-            while (i < value.Length && char.IsAsciiLetter(value[i]))
-            {
-                i++;
-            }
-
-            if (unitStart == start || !long.TryParse(value.AsSpan(start, unitStart - start), NumberStyles.None, CultureInfo.InvariantCulture, out long amount))
-            {
-                throw new UsageException($"flag --{flag}: '{value}' is not a duration; give e.g. 24h, 90m or 30s");
-            }
-
-            total += value[unitStart..i] switch
-            {
-                "h" => TimeSpan.FromHours(amount),
-                "m" => TimeSpan.FromMinutes(amount),
-                "s" => TimeSpan.FromSeconds(amount),
-                "ms" => TimeSpan.FromMilliseconds(amount),
-                _ => throw new UsageException($"flag --{flag}: '{value}' has an unknown unit; use h, m, s or ms (e.g. 24h)"),
-            };
-            any = true;
-        }
-
-        if (!any)
-        {
-            throw new UsageException($"flag --{flag} is empty; give a duration such as 24h");
+            throw new UsageException($"flag --{flag}: '{value}' {problem}; give e.g. 24h, 90m or 30s");
         }
 
         if (total < minimum)
