@@ -9,7 +9,7 @@ namespace Overlay.Cli.Tests;
 /// One real etcd per fixture; every test works under a prefix of its own, deleted afterwards, and talks to
 /// etcd through overlayctl (in-process) while etcdctl is the independent oracle.
 /// </summary>
-public abstract class CliFixture
+public abstract class CliFixture : EtcdPerFixture
 {
     /// <summary>198.18.0.0/16 with /24 subnets from 198.18.1.0 to 198.18.64.0.</summary>
     public const string SixtyFourSubnets = """{"Network":"198.18.0.0/16","SubnetMax":"198.18.64.0","Backend":{"Type":"vxlan","VNI":1}}""";
@@ -17,23 +17,9 @@ public abstract class CliFixture
     /// <summary>A TTL whose remaining time shows as 23h53m for the first 19 seconds.</summary>
     public const int DayTtl = 86000;
 
-    protected EtcdServer Etcd { get; private set; } = null!;
-
     protected string Prefix { get; private set; } = "";
 
     private string root = "";
-
-    [OneTimeSetUp]
-    public async Task StartEtcd() => Etcd = await EtcdServer.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopEtcd()
-    {
-        if (Etcd is not null)
-        {
-            await Etcd.DisposeAsync();
-        }
-    }
 
     [SetUp]
     public void UseFreshPrefix()
@@ -45,7 +31,6 @@ public abstract class CliFixture
     [TearDown]
     public void DeleteKeys()
     {
-        Etcd.AttachLogIfFailed();
         Etcd.Etcdctl("del", "--prefix", root + "/").EnsureSuccess();
     }
 

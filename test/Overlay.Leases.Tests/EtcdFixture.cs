@@ -3,10 +3,8 @@ using Overlay.TestKit;
 namespace Overlay.Leases.Tests;
 
 /// <summary>One etcd for the fixture; each test gets its own prefix (and session, store) so tests stay independent.</summary>
-public abstract class EtcdFixture
+public abstract class EtcdFixture : EtcdPerFixture
 {
-    protected EtcdServer Etcd { get; private set; } = null!;
-
     protected string Prefix { get; private set; } = "";
 
     protected EtcdSession Session { get; private set; } = null!;
@@ -14,18 +12,6 @@ public abstract class EtcdFixture
     protected LeaseStore Store { get; private set; } = null!;
 
     private readonly List<IAsyncDisposable> disposables = [];
-
-    [OneTimeSetUp]
-    public async Task StartEtcd() => Etcd = await EtcdServer.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopEtcd()
-    {
-        if (Etcd is not null)
-        {
-            await Etcd.DisposeAsync();
-        }
-    }
 
     [SetUp]
     public void OpenSession()
@@ -38,7 +24,6 @@ public abstract class EtcdFixture
     [TearDown]
     public async Task CloseSessions()
     {
-        Etcd.AttachLogIfFailed();
         await Session.DisposeAsync();
         foreach (IAsyncDisposable disposable in disposables)
         {
