@@ -49,6 +49,12 @@ public static class CniPlugin
             stdout.Write(e.ErrorJson);
             return 1;
         }
+        catch (Exception e)
+        {
+            // A bug of ours: still an answer the runtime can parse and log, rather than a bare stack trace.
+            stdout.WriteLine(CniError.ToJson(cniVersion, CniErrorCode.Internal, $"internal error: {e.Message}", e.ToString()));
+            return 1;
+        }
     }
 
     private static string Add(CniRequest request, NetworkConfig config, DelegateStore store, TextWriter stderr)

@@ -24,6 +24,9 @@ public enum CniErrorCode
 
     /// <summary>The delegate plugin failed without printing a CNI error of its own.</summary>
     DelegateFailed = 102,
+
+    /// <summary>An unexpected failure of the plugin itself (libcni's generic code).</summary>
+    Internal = 999,
 }
 
 /// <summary>A failure the plugin reports to the runtime as CNI error JSON on stdout.</summary>
