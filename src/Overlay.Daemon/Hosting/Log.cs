@@ -23,7 +23,7 @@ internal static partial class Log
     [LoggerMessage(1005, LogLevel.Information, "wrote {Path}")]
     public static partial void SubnetFileWritten(ILogger logger, string path);
 
-    [LoggerMessage(1006, LogLevel.Information, "ready: {Peers} peers programmed in {Milliseconds} ms")]
+    [LoggerMessage(1006, LogLevel.Information, "ready: {Peers} peers programmed, {Milliseconds} ms after the process started")]
     public static partial void Ready(ILogger logger, int peers, long milliseconds);
 
     [LoggerMessage(1007, LogLevel.Information, "reconciled ({Trigger}): {Changes} changes, {Peers} peers, {Failed} failed, {Milliseconds} ms")]

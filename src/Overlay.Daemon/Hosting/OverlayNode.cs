@@ -152,7 +152,6 @@ public sealed class OverlayNode : BackgroundService
         string rules = NftRuleset.Render(config.Network, own.Subnet.IPv4, _options.IpMasq, _options.IptablesForwardRules);
         IReadOnlyList<Lease> leases = [];
         bool ready = false;
-        long startedAt = Stopwatch.GetTimestamp();
 
         try
         {
@@ -223,8 +222,8 @@ public sealed class OverlayNode : BackgroundService
                     bool onlyHousekeeping = kinds.IsSubsetOf([TriggerKind.Rules, TriggerKind.Watchdog]);
                     if (!onlyHousekeeping)
                     {
-                        ReconcileResult result = reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index);
-                        bool drift = !kinds.Contains(TriggerKind.Leases) && !kinds.Contains(TriggerKind.OwnLease);
+                        bool drift = !kinds.IsSubsetOf([TriggerKind.Leases, TriggerKind.OwnLease, TriggerKind.Rules, TriggerKind.Watchdog]);
+                        ReconcileResult result = reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index, dumpKernel: !ready || drift);
                         if (ready && drift)
                         {
                             _status.AddRepairs(result.Changes);
@@ -247,7 +246,7 @@ public sealed class OverlayNode : BackgroundService
                         WriteSubnetFile(config, own, deviceMtu);
                         ready = true;
                         _status.MarkReady();
-                        Log.Ready(_logger, _status.PeersProgrammed > int.MaxValue ? int.MaxValue : (int)_status.PeersProgrammed, (long)Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
+                        Log.Ready(_logger, _status.PeersProgrammed > int.MaxValue ? int.MaxValue : (int)_status.PeersProgrammed, (long)(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds);
                         _systemd.Ready();
                     }
                     else if (kinds.Contains(TriggerKind.Rules) && (_options.IpMasq || _options.IptablesForwardRules) && !await nft.IsIntactAsync(ct))

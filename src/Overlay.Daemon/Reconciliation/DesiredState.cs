@@ -38,8 +38,12 @@ public static class DesiredStateBuilder
         var neighbours = new List<NeighbourEntry>();
         var fdb = new List<FdbEntry>();
         var skipped = new List<SkippedLease>();
-        var claimed = new List<IPNetwork>();
         var macOwners = new Dictionary<MacAddress, (IPAddress PublicIP, SubnetKey Subnet)>();
+
+        // Leases are visited by start address, so a lease overlaps an earlier, programmed one exactly when it
+        // starts at or before the furthest end programmed so far: one comparison instead of a scan.
+        IPNetwork? furthest = null;
+        UInt128 furthestEnd = 0;
 
         foreach (Lease lease in leases.OrderBy(l => IPAddressMath.First(l.Subnet.IPv4)))
         {
@@ -54,33 +58,49 @@ public static class DesiredStateBuilder
                 continue;
             }
 
-            if (Problem(config, lease, claimed, out byte[] macBytes) is { } reason)
+            if (Problem(config, lease, out byte[] macBytes) is { } reason)
             {
                 skipped.Add(new(lease.Subnet, reason));
                 continue;
             }
 
-            claimed.Add(subnet);
-            IPAddress publicIP = lease.Attributes.PublicAddress!;
-            if (config.Backend.DirectRouting && isOnLink is not null && isOnLink(publicIP))
+            if (furthest is { } holder && IPAddressMath.First(subnet) <= furthestEnd)
             {
-                routes.Add(RouteEntry.ViaGateway(subnet, publicIP));
+                skipped.Add(new(lease.Subnet, $"overlaps the lease {holder}, which is programmed instead"));
                 continue;
             }
 
+            IPAddress publicIP = lease.Attributes.PublicAddress!;
+            bool direct = config.Backend.DirectRouting && isOnLink is not null && isOnLink(publicIP);
             MacAddress mac = MacAddress.FromBytes(macBytes);
-            if (macOwners.TryGetValue(mac, out var owner))
+            bool newMac = true;
+            if (!direct && macOwners.TryGetValue(mac, out var owner))
             {
                 // One VTEP MAC forwards to one node. The same node may hold two leases for a while (an old one
                 // not yet expired): both subnets go to it. A different node claiming the MAC is a conflict.
                 if (!owner.PublicIP.Equals(publicIP))
                 {
-                    claimed.Remove(subnet);
                     skipped.Add(new(lease.Subnet, $"has VtepMAC {mac}, which the lease {owner.Subnet} at {owner.PublicIP} already uses"));
                     continue;
                 }
+
+                newMac = false;
             }
-            else
+
+            UInt128 end = IPAddressMath.Last(subnet);
+            if (furthest is null || end > furthestEnd)
+            {
+                furthest = subnet;
+                furthestEnd = end;
+            }
+
+            if (direct)
+            {
+                routes.Add(RouteEntry.ViaGateway(subnet, publicIP));
+                continue;
+            }
+
+            if (newMac)
             {
                 macOwners[mac] = (publicIP, lease.Subnet);
                 fdb.Add(new FdbEntry(deviceIndex, mac, publicIP));
@@ -93,18 +113,13 @@ public static class DesiredStateBuilder
         return new DesiredState(routes, neighbours, fdb, skipped);
     }
 
-    private static string? Problem(NetworkConfig config, Lease lease, List<IPNetwork> claimed, out byte[] mac)
+    private static string? Problem(NetworkConfig config, Lease lease, out byte[] mac)
     {
         mac = [];
         IPNetwork subnet = lease.Subnet.IPv4;
         if (!IPAddressMath.Covers(config.Network, subnet))
         {
             return $"lies outside the network {config.Network}";
-        }
-
-        if (claimed.FirstOrDefault(c => IPAddressMath.Overlaps(c, subnet)) is { PrefixLength: > 0 } other)
-        {
-            return $"overlaps the lease {other}, which is programmed instead";
         }
 
         if (!string.Equals(lease.Attributes.BackendType, BackendConfig.VxlanType, StringComparison.OrdinalIgnoreCase))

@@ -49,9 +49,10 @@ public static class KernelDiff
 
         var wantedFdb = desired.Fdb.ToDictionary(f => f.Mac);
         var haveFdb = actual.Fdb.Where(f => Owns(f, scope)).ToList();
+        var haveFdbPairs = haveFdb.Select(h => (h.Mac, h.Destination)).ToHashSet();
         foreach (FdbEntry entry in desired.Fdb)
         {
-            if (!haveFdb.Any(h => h.Mac == entry.Mac && Equals(h.Destination, entry.Destination)))
+            if (!haveFdbPairs.Contains((entry.Mac, entry.Destination)))
             {
                 changes.Add(new(ChangeOperation.Replace, entry));
             }

@@ -27,6 +27,10 @@ public sealed class KernelReconciler
     private readonly ILogger _logger;
     private readonly HashSet<SubnetKey> _reportedSkips = [];
 
+    // What the kernel holds after the last fully successful apply. A lease change is diffed against it
+    // instead of a fresh dump; drift is caught by the netlink monitor and the periodic resync, which dump.
+    private ActualState? _lastApplied;
+
     public KernelReconciler(NetlinkHandle netlink, DaemonStatus status, ILogger logger)
     {
         _netlink = netlink;
@@ -109,7 +113,8 @@ public sealed class KernelReconciler
         return changes;
     }
 
-    public ReconcileResult Reconcile(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int underlayIndex)
+    /// <param name="dumpKernel">Read the kernel's tables (after drift or at start); otherwise trust what the last apply left.</param>
+    public ReconcileResult Reconcile(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int underlayIndex, bool dumpKernel = true)
     {
         long started = Stopwatch.GetTimestamp();
         var onLinkCache = new Dictionary<IPAddress, bool>();
@@ -144,10 +149,12 @@ public sealed class KernelReconciler
             }
         }
 
-        var actual = new ActualState(
-            _netlink.ListRoutes(family: AddressFamily.InterNetwork),
-            _netlink.ListNeighbours(DeviceIndex),
-            _netlink.ListFdb(DeviceIndex));
+        ActualState actual = !dumpKernel && _lastApplied is { } trusted
+            ? trusted
+            : new ActualState(
+                _netlink.ListRoutes(family: AddressFamily.InterNetwork),
+                _netlink.ListNeighbours(DeviceIndex),
+                _netlink.ListFdb(DeviceIndex));
         var scope = new KernelDiff.Scope(config.Network, own.IPv4, DeviceIndex, config.Backend.DirectRouting);
         IReadOnlyList<NetlinkChange> changes = KernelDiff.Compute(desired, actual, scope);
 
@@ -162,6 +169,7 @@ public sealed class KernelReconciler
             }
         }
 
+        _lastApplied = failed == 0 ? new ActualState(desired.Routes, desired.Neighbours, desired.Fdb) : null;
         TimeSpan duration = Stopwatch.GetElapsedTime(started);
         _status.SetPeers(desired.PeerCount, desired.Skipped.Count);
         _status.RecordReconcile(duration);

@@ -194,6 +194,6 @@ internal static partial class Harness
         return $"{Environment.ProcessorCount} cores, kernel {Environment.OSVersion.Version}, load average {load}";
     }
 
-    [GeneratedRegex(@"ready: (?<peers>\d+) peers programmed in (?<ms>\d+) ms")]
+    [GeneratedRegex(@"ready: (?<peers>\d+) peers programmed, (?<ms>\d+) ms after the process started")]
     private static partial Regex ReadyPattern();
 }
