@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Overlay.Cni.Protocol;
 using Overlay.Core.Addressing;
 using Overlay.Core.SubnetFile;
+using Overlay.Core.Text;
 
 namespace Overlay.Cni.Config;
 
@@ -52,12 +53,10 @@ public sealed record NodeSubnet(IPNetwork Network, IPNetwork Subnet, int Mtu, bo
         }
 
         string ipMasqText = Value(path, values, SubnetEnv.IpMasqKey);
-        bool ipMasq = ipMasqText switch
+        if (!FlagValues.TryParseBoolean(ipMasqText, out bool ipMasq))
         {
-            "true" or "True" or "TRUE" or "t" or "T" or "1" => true,
-            "false" or "False" or "FALSE" or "f" or "F" or "0" => false,
-            _ => throw Invalid(path, SubnetEnv.IpMasqKey, ipMasqText, "true or false"),
-        };
+            throw Invalid(path, SubnetEnv.IpMasqKey, ipMasqText, "true or false");
+        }
 
         // IPv6 comes as a pair: one key without the other is a damaged file, not an IPv4-only node.
         IPNetwork? v6Network = null;
