@@ -45,9 +45,11 @@ internal static class PodCommands
 
         // Recorded before anything is made, so that 'pod rm' can clean up after a run that was killed halfway.
         Guard(() => store.Save(pod), $"record pod {name} in {store.Directory}");
+        bool namespaceCreated = false;
         try
         {
             Guard(() => NamedNetworkNamespace.Create(name), $"create the namespace of pod {name}");
+            namespaceCreated = true;
             Guard(() => LoopbackUp(name), $"set lo up in pod {name}");
             CniAddress address = await CniInvocation.AddAsync(pod, ct);
             pod = pod with { Ip = address.Address, Gateway = address.Gateway };
@@ -56,7 +58,8 @@ internal static class PodCommands
         }
         catch
         {
-            await UndoAsync(c, pod, store);
+            // Only what this run made: a namespace of the same name made meanwhile by another run stays.
+            await UndoAsync(c, pod, store, namespaceCreated);
             throw;
         }
 
@@ -78,6 +81,11 @@ internal static class PodCommands
         CheckName(name, c.Line.Command!.Path);
         var store = Store(c);
         PodRecord? pod = Guard(() => store.Load(name), $"read the record of pod {name}");
+        if (pod is not null && c.Line.Value("cni-path") is { } cniPath)
+        {
+            pod = pod with { CniPath = cniPath };
+        }
+
         var done = new List<string>();
         if (pod is not null)
         {
@@ -219,17 +227,21 @@ internal static class PodCommands
     }
 
     /// <summary>Best effort after a failed run: DEL, namespace, files, record; what cannot be undone is reported.</summary>
-    private static async Task UndoAsync(CliContext c, PodRecord pod, PodStore store)
+    private static async Task UndoAsync(CliContext c, PodRecord pod, PodStore store, bool namespaceCreated)
     {
         try
         {
-            if (NamedNetworkNamespace.Exists(pod.Name) && File.Exists(pod.NodeNetns))
+            if (namespaceCreated)
             {
-                await CniInvocation.DeleteAsync(pod, CancellationToken.None);
+                if (File.Exists(pod.NodeNetns))
+                {
+                    await CniInvocation.DeleteAsync(pod, CancellationToken.None);
+                }
+
+                NamedNetworkNamespace.Delete(pod.Name);
+                PodFiles.Remove(pod.Name);
             }
 
-            NamedNetworkNamespace.Delete(pod.Name);
-            PodFiles.Remove(pod.Name);
             store.Remove(pod.Name);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CommandFailedException or NetlinkException)

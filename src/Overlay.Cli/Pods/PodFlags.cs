@@ -5,7 +5,7 @@ internal static class PodFlags
 {
     private static readonly string[] Storage = ["pod-state-dir"];
 
-    private static readonly string[] Cni = ["cni-path", ..Storage];
+    private static readonly string[] CniAndStorage = ["cni-path", .. Storage];
 
     public static readonly FlagSpec[] Flags =
     [
@@ -30,12 +30,12 @@ internal static class PodFlags
     [
         new("pod run", "NAME", 1, 1, "create a pod: a network namespace attached through the CNI plugin, with resolv.conf, hosts and nsswitch.conf",
             ["node", "subnet-file", "dns-policy", "cluster-dns", "cluster-domain", "namespace", "nameserver", "search", "dns-option", "host-alias",
-                "node-resolv-conf", "cni-data-dir", "ipam-data-dir", "output", ..Cni],
+                "node-resolv-conf", "cni-data-dir", "ipam-data-dir", "output", .. CniAndStorage],
             ["table", "json"],
             "overlayctl pod run web-1 --node node1 --cluster-dns 198.18.255.10 --host-alias 198.51.100.7=db"),
-        new("pod rm", "NAME", 1, 1, "delete a pod: CNI DEL in its node, its namespace, its /etc/netns folder", Cni, [],
+        new("pod rm", "NAME", 1, 1, "delete a pod: CNI DEL in its node (--cni-path overrides the recorded one), its namespace, its /etc/netns folder", CniAndStorage, [],
             "overlayctl pod rm web-1"),
-        new("pod list", "", 0, 0, "list the pods made with 'pod run'", ["output", ..Storage], ["table", "json"],
+        new("pod list", "", 0, 0, "list the pods made with 'pod run'", ["output", .. Storage], ["table", "json"],
             "overlayctl pod list -o json"),
     ];
 }
