@@ -22,6 +22,9 @@ internal static class CniInvocation
     public const string CniVersion = "1.0.0";
     public const string NetworkName = "overlay";
 
+    /// <summary>The plugin's own default dataDir (flannel's folder).</summary>
+    public const string DefaultDataDir = "/var/lib/cni/flannel";
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     /// <summary>overlayctl's own folder first (the plugin ships beside it), then the usual plugin folders.</summary>

@@ -36,7 +36,7 @@ internal static class PodCommands
             CniPath = c.Line.Value("cni-path") ?? CniInvocation.DefaultPath,
             NetworkConfig = CniInvocation.NetworkConfig(
                 c.Line.Value("subnet-file") ?? SubnetEnv.DefaultPath,
-                c.Line.Value("cni-data-dir") ?? "/var/lib/cni/flannel",
+                c.Line.Value("cni-data-dir") ?? CniInvocation.DefaultDataDir,
                 c.Line.Value("ipam-data-dir")),
             EtcDir = PodFiles.FolderOf(name),
             Created = c.Now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
