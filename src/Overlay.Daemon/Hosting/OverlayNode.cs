@@ -160,16 +160,23 @@ public sealed class OverlayNode : BackgroundService
                 // Coalesce whatever else is queued into this one pass.
                 var kinds = new HashSet<TriggerKind> { first.Kind };
                 long oldestUpdate = first.ReceivedAt;
-                LeaseUpdate? latest = first.Update;
+                var updates = new List<LeaseUpdate>();
+                if (first.Update is not null)
+                {
+                    updates.Add(first.Update);
+                }
+
                 while (_triggers.Reader.TryRead(out Trigger next))
                 {
                     kinds.Add(next.Kind);
                     if (next.Update is not null)
                     {
-                        latest = next.Update;
+                        updates.Add(next.Update);
                         oldestUpdate = oldestUpdate == 0 ? next.ReceivedAt : oldestUpdate;
                     }
                 }
+
+                LeaseUpdate? latest = updates.Count > 0 ? updates[^1] : null;
 
                 if (latest is not null)
                 {
@@ -223,7 +230,13 @@ public sealed class OverlayNode : BackgroundService
                     if (!onlyHousekeeping)
                     {
                         bool drift = !kinds.IsSubsetOf([TriggerKind.Leases, TriggerKind.OwnLease, TriggerKind.Rules, TriggerKind.Watchdog]);
-                        ReconcileResult result = reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index, dumpKernel: !ready || drift);
+
+                        // A plain lease change touches only that lease's entries; anything else compares everything.
+                        bool onlyLeaseChanges = ready && !drift && !kinds.Contains(TriggerKind.OwnLease) && updates.Count > 0 && !updates.Any(u => u.IsResync);
+                        ReconcileResult result = (onlyLeaseChanges
+                                ? reconciler.TryApplyLeaseChanges(updates.SelectMany(u => u.Changes).Select(c => (c.Subnet, c.Kind == LeaseChangeKind.Removed ? null : c.Lease)))
+                                : null)
+                            ?? reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index, dumpKernel: !ready || drift);
                         if (ready && drift)
                         {
                             _status.AddRepairs(result.Changes);

@@ -113,7 +113,8 @@ public static class DesiredStateBuilder
         return new DesiredState(routes, neighbours, fdb, skipped);
     }
 
-    private static string? Problem(NetworkConfig config, Lease lease, out byte[] mac)
+    /// <summary>Why a lease cannot be programmed at all, or null; <paramref name="mac"/> is its VTEP MAC when it can.</summary>
+    internal static string? Problem(NetworkConfig config, Lease lease, out byte[] mac)
     {
         mac = [];
         IPNetwork subnet = lease.Subnet.IPv4;

@@ -31,6 +31,9 @@ public sealed class KernelReconciler
     // instead of a fresh dump; drift is caught by the netlink monitor and the periodic resync, which dump.
     private ActualState? _lastApplied;
 
+    // The peers as the last full reconcile left them, for applying a lease change on its own.
+    private PeerIndex? _index;
+
     public KernelReconciler(NetlinkHandle netlink, DaemonStatus status, ILogger logger)
     {
         _netlink = netlink;
@@ -113,6 +116,42 @@ public sealed class KernelReconciler
         return changes;
     }
 
+    /// <summary>
+    /// Applies lease changes on their own, when the last full reconcile left a <see cref="PeerIndex"/> and every
+    /// change is a simple one; null means "do a full reconcile instead".
+    /// </summary>
+    public ReconcileResult? TryApplyLeaseChanges(IEnumerable<(SubnetKey Subnet, Lease? Lease)> changes)
+    {
+        long started = Stopwatch.GetTimestamp();
+        if (_index is not { } index || !index.TryPlan(changes, out List<NetlinkChange> plan))
+        {
+            _index = null;
+            return null;
+        }
+
+        int failed = 0;
+        if (plan.Count > 0)
+        {
+            foreach (BatchItemResult failure in _netlink.Apply(plan).Failures)
+            {
+                failed++;
+                Log.ChangeFailed(_logger, failure.Error!.Message);
+            }
+        }
+
+        // The kernel now differs from the last full state; a failure also means the index cannot be trusted.
+        _lastApplied = null;
+        if (failed > 0)
+        {
+            _index = null;
+        }
+
+        TimeSpan duration = Stopwatch.GetElapsedTime(started);
+        _status.SetPeers(index.Count, 0);
+        _status.RecordReconcile(duration);
+        return new ReconcileResult(plan.Count, failed, index.Count, 0, duration);
+    }
+
     /// <param name="dumpKernel">Read the kernel's tables (after drift or at start); otherwise trust what the last apply left.</param>
     public ReconcileResult Reconcile(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int underlayIndex, bool dumpKernel = true)
     {
@@ -170,6 +209,7 @@ public sealed class KernelReconciler
         }
 
         _lastApplied = failed == 0 ? new ActualState(desired.Routes, desired.Neighbours, desired.Fdb) : null;
+        _index = failed == 0 ? PeerIndex.TryCreate(config, leases, own, DeviceIndex, desired) : null;
         TimeSpan duration = Stopwatch.GetElapsedTime(started);
         _status.SetPeers(desired.PeerCount, desired.Skipped.Count);
         _status.RecordReconcile(duration);
