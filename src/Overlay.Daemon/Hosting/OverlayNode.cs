@@ -419,6 +419,11 @@ public sealed class OverlayNode : BackgroundService
         using NetlinkMonitor monitor = NetlinkMonitor.Start(NetlinkGroups.Link | NetlinkGroups.Neighbour | NetlinkGroups.IPv4Route | NetlinkGroups.IPv4Address);
         await foreach (NetlinkEvent change in monitor.ReadAllAsync(ct))
         {
+            if (reconciler.IsOwnDeletion(change))
+            {
+                continue;
+            }
+
             TriggerKind? kind = KernelEventFilter.Classify(change, reconciler.DeviceIndex, deviceName, podNetwork) switch
             {
                 KernelEventMeaning.Repair => TriggerKind.Kernel,

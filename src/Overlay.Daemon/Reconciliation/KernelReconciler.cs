@@ -34,6 +34,9 @@ public sealed class KernelReconciler
     // The peers as the last full reconcile left them, for applying a lease change on its own.
     private PeerIndex? _index;
 
+    // Deletions overlayd itself sent: their notifications are not drift and must not trigger a repair pass.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _ownDeletions = new(StringComparer.Ordinal);
+
     public KernelReconciler(NetlinkHandle netlink, DaemonStatus status, ILogger logger)
     {
         _netlink = netlink;
@@ -132,6 +135,7 @@ public sealed class KernelReconciler
         int failed = 0;
         if (plan.Count > 0)
         {
+            ExpectDeletions(plan);
             foreach (BatchItemResult failure in _netlink.Apply(plan).Failures)
             {
                 failed++;
@@ -151,6 +155,42 @@ public sealed class KernelReconciler
         _status.RecordReconcile(duration);
         return new ReconcileResult(plan.Count, failed, index.Count, 0, duration);
     }
+
+    /// <summary>True (once) for the notification of a deletion this reconciler sent itself.</summary>
+    public bool IsOwnDeletion(NetlinkEvent change) =>
+        DeletionKey(change) is { } key && _ownDeletions.TryRemove(key, out _);
+
+    private void ExpectDeletions(IEnumerable<NetlinkChange> changes)
+    {
+        if (_ownDeletions.Count > 100_000)
+        {
+            _ownDeletions.Clear(); // notifications that never came (a monitor overrun); the resync covers it
+        }
+
+        foreach (NetlinkChange change in changes.Where(c => c.Operation == ChangeOperation.Delete))
+        {
+            if (DeletionKey(change.Entry) is { } key)
+            {
+                _ownDeletions[key] = 0;
+            }
+        }
+    }
+
+    private static string? DeletionKey(NetlinkEvent change) => change switch
+    {
+        RouteEvent { Deleted: true } e => DeletionKey(e.Route),
+        NeighbourEvent { Deleted: true } e => DeletionKey(e.Neighbour),
+        FdbEvent { Deleted: true } e => DeletionKey(e.Entry),
+        _ => null,
+    };
+
+    private static string? DeletionKey(KernelEntry entry) => entry switch
+    {
+        RouteEntry r => $"route {r.Destination}",
+        NeighbourEntry n => $"neigh {n.InterfaceIndex} {n.Address}",
+        FdbEntry f => $"fdb {f.InterfaceIndex} {f.Mac} {f.Destination}",
+        _ => null,
+    };
 
     /// <param name="dumpKernel">Read the kernel's tables (after drift or at start); otherwise trust what the last apply left.</param>
     public ReconcileResult Reconcile(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int underlayIndex, bool dumpKernel = true)
@@ -200,6 +240,7 @@ public sealed class KernelReconciler
         int failed = 0;
         if (changes.Count > 0)
         {
+            ExpectDeletions(changes);
             BatchResult result = _netlink.Apply(changes);
             foreach (BatchItemResult failure in result.Failures)
             {
