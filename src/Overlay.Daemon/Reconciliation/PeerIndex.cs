@@ -51,7 +51,7 @@ public sealed class PeerIndex
                 continue;
             }
 
-            if (!index.TryAdd(lease, out _))
+            if (!index.TryAdd(lease))
             {
                 return null;
             }
@@ -102,7 +102,7 @@ public sealed class PeerIndex
                     Remember(beforeMacs, entries.Mac);
                 }
 
-                if (!TryAdd(lease, out _))
+                if (!TryAdd(lease))
                 {
                     return false;
                 }
@@ -167,9 +167,8 @@ public sealed class PeerIndex
             ? (MacAddress.FromBytes(mac), lease.Attributes.PublicAddress!)
             : null;
 
-    private bool TryAdd(Lease lease, out (MacAddress Mac, IPAddress PublicIP, bool NewMac) added)
+    private bool TryAdd(Lease lease)
     {
-        added = default;
         IPNetwork network = lease.Subnet.IPv4;
         if (network.PrefixLength != _config.SubnetLen
             || IPAddressMath.Overlaps(network, _own.IPv4)
@@ -179,7 +178,7 @@ public sealed class PeerIndex
             return false;
         }
 
-        bool newMac = true;
+        int leasesOfMac = 0;
         if (_macs.TryGetValue(entries.Mac, out var owner))
         {
             if (!owner.PublicIP.Equals(entries.PublicIP))
@@ -187,13 +186,12 @@ public sealed class PeerIndex
                 return false; // a MAC conflict: the full build decides which lease wins
             }
 
-            newMac = false;
+            leasesOfMac = owner.Leases;
         }
 
-        _macs[entries.Mac] = (entries.PublicIP, newMac ? 1 : owner.Leases + 1);
+        _macs[entries.Mac] = (entries.PublicIP, leasesOfMac + 1);
         _peers[lease.Subnet] = entries;
         _byNetwork[network] = lease.Subnet;
-        added = (entries.Mac, entries.PublicIP, newMac);
         return true;
     }
 
