@@ -320,15 +320,18 @@ public sealed class ClusterNode
         return _pod;
     }
 
-    /// <summary>The lease key of this node's subnet in etcd, e.g. "/coreos.com/network/subnets/198.18.34.0-24".</summary>
-    public string LeaseKey
+    /// <summary>The lease's network, FLANNEL_SUBNET less one: "198.18.34.0/24" for "198.18.34.1/24".</summary>
+    public string LeaseSubnet
     {
         get
         {
             string[] parts = Subnet.Split('/');
             byte[] octets = System.Net.IPAddress.Parse(parts[0]).GetAddressBytes();
             octets[3]--;
-            return $"{_cluster.Prefix}/subnets/{new System.Net.IPAddress(octets)}-{parts[1]}";
+            return $"{new System.Net.IPAddress(octets)}/{parts[1]}";
         }
     }
+
+    /// <summary>The lease key of this node's subnet in etcd, e.g. "/coreos.com/network/subnets/198.18.34.0-24".</summary>
+    public string LeaseKey => $"{_cluster.Prefix}/subnets/{LeaseSubnet.Replace('/', '-')}";
 }

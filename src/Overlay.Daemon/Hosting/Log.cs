@@ -24,7 +24,7 @@ internal static partial class Log
     public static partial void SubnetFileWritten(ILogger logger, string path);
 
     [LoggerMessage(1006, LogLevel.Information, "ready: {Peers} peers programmed, {Milliseconds} ms after the process started")]
-    public static partial void Ready(ILogger logger, int peers, long milliseconds);
+    public static partial void Ready(ILogger logger, long peers, long milliseconds);
 
     [LoggerMessage(1007, LogLevel.Information, "reconciled ({Trigger}): {Changes} changes, {Peers} peers, {Failed} failed, {Milliseconds} ms")]
     public static partial void Reconciled(ILogger logger, string trigger, int changes, int peers, int failed, double milliseconds);

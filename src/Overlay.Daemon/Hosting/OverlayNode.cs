@@ -259,7 +259,7 @@ public sealed class OverlayNode : BackgroundService
                         WriteSubnetFile(config, own, deviceMtu);
                         ready = true;
                         _status.MarkReady();
-                        Log.Ready(_logger, _status.PeersProgrammed > int.MaxValue ? int.MaxValue : (int)_status.PeersProgrammed, (long)(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds);
+                        Log.Ready(_logger, _status.PeersProgrammed, (long)(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds);
                         _systemd.Ready();
                     }
                     else if (kinds.Contains(TriggerKind.Rules) && (_options.IpMasq || _options.IptablesForwardRules) && !await nft.IsIntactAsync(ct))

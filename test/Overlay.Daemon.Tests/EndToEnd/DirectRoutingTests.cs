@@ -22,8 +22,8 @@ public class DirectRoutingTests
 
             ClusterNode a = cluster.Nodes[0];
             ClusterNode b = cluster.Nodes[1];
-            string route = $"{Kernel.LeaseSubnet(b)} via {b.UnderlayAddress}";
-            Assert.That(Poll.Until(() => a.Ns.IpJson("route", "show", Kernel.LeaseSubnet(b)).EnumerateArray()
+            string route = $"{b.LeaseSubnet} via {b.UnderlayAddress}";
+            Assert.That(Poll.Until(() => a.Ns.IpJson("route", "show", b.LeaseSubnet).EnumerateArray()
                 .Any(r => r.GetProperty("gateway").GetString() == b.UnderlayAddress && r.GetProperty("dev").GetString() == "eth0")), Is.True, $"no {route} dev eth0");
             Assert.That(Kernel.RoutesOnDevice(a.Ns), Is.Empty, "no peer goes through the VXLAN device");
             Assert.That(Poll.Until(() => a.Pod!.Ping(b.PodAddress)), Is.True);

@@ -25,22 +25,13 @@ internal static class Kernel
             .Select(f => $"{f.GetProperty("mac").GetString()} {f.GetProperty("dst").GetString()}")
             .ToList();
 
-    /// <summary>The lease subnet (198.18.34.0/24) for FLANNEL_SUBNET 198.18.34.1/24.</summary>
-    public static string LeaseSubnet(ClusterNode node)
-    {
-        string[] parts = node.Subnet.Split('/');
-        byte[] octets = System.Net.IPAddress.Parse(parts[0]).GetAddressBytes();
-        octets[3]--;
-        return $"{new System.Net.IPAddress(octets)}/{parts[1]}";
-    }
-
-    public static string LeaseAddress(ClusterNode node) => LeaseSubnet(node).Split('/')[0];
+    public static string LeaseAddress(ClusterNode node) => node.LeaseSubnet.Split('/')[0];
 
     /// <summary>True when the node routes to every other node's subnet through the VXLAN device.</summary>
     public static bool RoutesToAll(ClusterNode node, IEnumerable<ClusterNode> others)
     {
         List<string> routes = RoutesOnDevice(node.Ns);
-        return others.Where(o => o != node).All(o => routes.Contains($"{LeaseSubnet(o)} via {LeaseAddress(o)}"));
+        return others.Where(o => o != node).All(o => routes.Contains($"{o.LeaseSubnet} via {LeaseAddress(o)}"));
     }
 
     /// <summary>GET a path of the node's health endpoint from inside its namespace (bash's /dev/tcp; no curl needed).</summary>

@@ -48,7 +48,7 @@ public class SelfHealingTests
     {
         ClusterNode leaving = _cluster.Nodes[2];
         leaving.KillDaemon();
-        string subnet = Kernel.LeaseSubnet(leaving);
+        string subnet = leaving.LeaseSubnet;
 
         _cluster.Etcd.Etcdctl("del", leaving.LeaseKey).EnsureSuccess();
 
@@ -65,7 +65,7 @@ public class SelfHealingTests
     {
         ClusterNode node = _cluster.Nodes[0];
         ClusterNode peer = _cluster.Nodes[1];
-        string subnet = Kernel.LeaseSubnet(peer);
+        string subnet = peer.LeaseSubnet;
         string mac = Kernel.Neighbours(node.Ns).Single(n => n.StartsWith(Kernel.LeaseAddress(peer) + " ", StringComparison.Ordinal)).Split(' ')[1];
 
         var clock = Stopwatch.StartNew();
