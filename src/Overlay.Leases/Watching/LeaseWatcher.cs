@@ -71,6 +71,10 @@ public sealed class LeaseWatcher
         private AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? call;
         private CancellationTokenSource? callCancellation;
 
+        // Whether etcd has answered on the current stream. Until it has, the stream gets one call timeout to do so:
+        // a create request sent while etcd was coming back up can be lost, and the stream would then wait forever.
+        private bool answered;
+
         public WatchRun(LeaseWatcher owner, LeaseSnapshot? start)
         {
             this.owner = owner;
@@ -99,9 +103,12 @@ public sealed class LeaseWatcher
                     if (call is null)
                     {
                         await OpenAsync(ct).ConfigureAwait(false);
+                        answered = false;
                     }
 
-                    if (!await call!.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                    using var firstAnswer = answered ? null : CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    firstAnswer?.CancelAfter(owner.session.Options.CallTimeout);
+                    if (!await call!.ResponseStream.MoveNext(firstAnswer?.Token ?? ct).ConfigureAwait(false))
                     {
                         Logger.WatchStreamEnded(nextRevision);
                         Close();
@@ -110,6 +117,7 @@ public sealed class LeaseWatcher
                     }
 
                     WatchResponse response = call.ResponseStream.Current;
+                    answered = true;
                     backoff.Reset();
                     if (response.CompactRevision > 0)
                     {
