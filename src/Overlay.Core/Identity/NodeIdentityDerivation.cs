@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using Overlay.Core.Allocation;
 
@@ -22,7 +21,7 @@ public static class NodeIdentityDerivation
             return nodeName.Trim();
         }
 
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes($"overlay-owner\n{machineId.Trim()}\n{publicIP}"));
+        byte[] hash = Sha256.HashData(Encoding.UTF8.GetBytes($"overlay-owner\n{machineId.Trim()}\n{publicIP}"));
         return "m-" + Convert.ToHexStringLower(hash.AsSpan(0, 8));
     }
 
@@ -35,7 +34,7 @@ public static class NodeIdentityDerivation
     /// </summary>
     public static byte[] VtepMac(string ownerId, int vni, bool ipv6 = false)
     {
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes($"overlay-vtep\n{ownerId}\n{vni}\n{(ipv6 ? "v6" : "v4")}"));
+        byte[] hash = Sha256.HashData(Encoding.UTF8.GetBytes($"overlay-vtep\n{ownerId}\n{vni}\n{(ipv6 ? "v6" : "v4")}"));
         byte[] mac = hash[..6];
         mac[0] = (byte)((mac[0] & 0xfe) | 0x02); // unicast, locally administered
         return mac;
