@@ -81,7 +81,44 @@ public sealed class DaemonStatus
         Metric(text, "overlay_reconcile_last_duration_seconds", "gauge", "Duration of the last reconcile.", TimeSpan.FromTicks(Interlocked.Read(ref _lastReconcileTicks)).TotalSeconds);
         Metric(text, "overlay_watch_lag_seconds", "gauge", "Time from the last etcd change reaching overlayd to the kernel holding it.", TimeSpan.FromTicks(Interlocked.Read(ref _watchLagTicks)).TotalSeconds);
         Metric(text, "overlay_ready", "gauge", "1 once the device, rules and subnet file are in place.", IsReady ? 1 : 0);
+        ProcessMetrics(text);
         return text.ToString();
+    }
+
+    /// <summary>The daemon's own memory, the figures an operator compares with flanneld's.</summary>
+    private static void ProcessMetrics(StringBuilder text)
+    {
+        if (ResidentBytes() is { } resident)
+        {
+            Metric(text, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", resident);
+        }
+
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        Metric(text, "overlay_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection, live objects and fragmentation.", gc.HeapSizeBytes);
+        Metric(text, "overlay_gc_fragmented_bytes", "gauge", "Free space inside the managed heap after the last garbage collection.", gc.FragmentedBytes);
+        Metric(text, "overlay_gc_committed_bytes", "gauge", "Memory the garbage collector holds from the system.", gc.TotalCommittedBytes);
+        Metric(text, "overlay_gc_collections_total", "counter", "Garbage collections of any generation.", GC.CollectionCount(0));
+    }
+
+    /// <summary>VmRSS from /proc/self/status, in bytes; null where it cannot be read.</summary>
+    internal static long? ResidentBytes()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return null;
     }
 
     private static void Metric(StringBuilder text, string name, string type, string help, double value)

@@ -29,6 +29,22 @@ public class DaemonStatusTests
     }
 
     [Test]
+    public void Metrics_include_the_resident_memory_this_process_has_in_proc_status()
+    {
+        string metrics = new DaemonStatus(TimeProvider.System).RenderMetrics();
+
+        long resident = long.Parse(
+            metrics.Split('\n').Single(l => l.StartsWith("process_resident_memory_bytes ", StringComparison.Ordinal)).Split(' ')[1],
+            System.Globalization.CultureInfo.InvariantCulture);
+        long oracle = long.Parse(
+            File.ReadLines("/proc/self/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+            System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        Assert.That(resident, Is.EqualTo(oracle).Within(16 * 1024 * 1024), "VmRSS moves a little between the two reads");
+        Assert.That(metrics, Does.Match(@"\noverlay_gc_heap_bytes [1-9][0-9]*\n"));
+        Assert.That(metrics, Does.Contain("# TYPE overlay_gc_collections_total counter\n"));
+    }
+
+    [Test]
     public void A_reservation_never_expires()
     {
         var status = new DaemonStatus(TimeProvider.System);
