@@ -227,16 +227,18 @@ public sealed class OverlayNode : BackgroundService
                     }
 
                     bool onlyHousekeeping = kinds.IsSubsetOf([TriggerKind.Rules, TriggerKind.Watchdog]);
+                    bool fullPass = false;
                     if (!onlyHousekeeping)
                     {
                         bool drift = !kinds.IsSubsetOf([TriggerKind.Leases, TriggerKind.OwnLease, TriggerKind.Rules, TriggerKind.Watchdog]);
 
                         // A plain lease change touches only that lease's entries; anything else compares everything.
                         bool onlyLeaseChanges = ready && !drift && !kinds.Contains(TriggerKind.OwnLease) && updates.Count > 0 && !updates.Any(u => u.IsResync);
-                        ReconcileResult result = (onlyLeaseChanges
-                                ? reconciler.TryApplyLeaseChanges(updates.SelectMany(u => u.Changes).Select(c => (c.Subnet, c.Kind == LeaseChangeKind.Removed ? null : c.Lease)))
-                                : null)
-                            ?? reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index, dumpKernel: !ready || drift);
+                        ReconcileResult? delta = onlyLeaseChanges
+                            ? reconciler.TryApplyLeaseChanges(updates.SelectMany(u => u.Changes).Select(c => (c.Subnet, c.Kind == LeaseChangeKind.Removed ? null : c.Lease)))
+                            : null;
+                        fullPass = delta is null;
+                        ReconcileResult result = delta ?? reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index, dumpKernel: !ready || drift);
                         if (ready && drift)
                         {
                             _status.AddRepairs(result.Changes);
@@ -267,6 +269,11 @@ public sealed class OverlayNode : BackgroundService
                         Log.RulesRestored(_logger);
                         await ApplyRulesAsync(nft, rules, ct);
                         _status.AddRepairs(1);
+                    }
+
+                    if (fullPass)
+                    {
+                        HeapTrim.AfterFullPass();
                     }
 
                     _systemd.Status($"{own.Subnet}: {_status.PeersProgrammed} peers, {_status.Repairs} repairs");
