@@ -46,6 +46,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "deleted this node's lease {Subnet}: it no longer fits the network config")]
     public static partial void StaleLeaseDeleted(this ILogger logger, SubnetKey subnet);
 
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "listing the leases again from the newest revision: {Detail}")]
+    public static partial void ListRestarted(this ILogger logger, string detail);
+
     [LoggerMessage(EventId = 2112, Level = LogLevel.Debug, Message = "could not revoke unused etcd lease {LeaseId:x} ({Error}); it will expire")]
     public static partial void RevokeFailed(this ILogger logger, long leaseId, string error);
 
