@@ -10,7 +10,9 @@ namespace Overlay.Netlink;
 /// </summary>
 public sealed partial class NetlinkHandle : IDisposable
 {
-    private const int BufferSize = 256 * 1024;
+    // A send carries at most 512 requests of about 100 bytes; the kernel fills a dump reply up to 32 KiB and an
+    // ack is a datagram of its own. 64 KiB holds either with room to spare.
+    private const int BufferSize = 64 * 1024;
     private const int ReceiveTimeoutMs = 30_000;
     private const int DumpAttempts = 8;
 

@@ -53,7 +53,7 @@ public sealed class NetlinkMonitor : IDisposable
     private readonly RouteSocket _socket;
     private readonly Channel<NetlinkEvent> _events =
         Channel.CreateBounded<NetlinkEvent>(new BoundedChannelOptions(EventCapacity) { SingleWriter = true });
-    private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(256 * 1024);
+    private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(64 * 1024); // one datagram per receive
     private readonly Thread _thread;
     private volatile bool _stopping;
     private bool _lostEvents;
