@@ -192,6 +192,32 @@ public class DualStackTests
 
     [Test]
     [Order(6)]
+    public void At_start_IPv6_entries_left_for_a_node_that_is_gone_are_removed_and_the_peers_kept()
+    {
+        ClusterNode node = _cluster.Nodes[0];
+        Assert.That(node.StopDaemon(), Is.Zero);
+        node.Ns.ExecChecked("ip", "-6", "neigh", "replace", "2001:db8:100:99::", "lladdr", "0e:06:00:00:00:99", "dev", DeviceV6, "nud", "permanent");
+        // As a previous overlayd or flanneld leaves it: NUD_PERMANENT only (`bridge fdb ... permanent` would add NUD_NOARP,
+        // which marks an entry overlayd does not take for its own).
+        using (var netlink = Overlay.Netlink.NetlinkHandle.OpenInNamespace(node.Ns.Name))
+        {
+            int index = node.Ns.IpJson("link", "show", DeviceV6)[0].GetProperty("ifindex").GetInt32();
+            netlink.ReplaceFdb(new Overlay.Netlink.FdbEntry(index, Overlay.Netlink.MacAddress.Parse("0e:06:00:00:00:99"), System.Net.IPAddress.Parse("2001:db8:1::99")));
+        }
+
+        node.Ns.ExecChecked("ip", "-6", "route", "replace", "2001:db8:100:99::/64", "via", "2001:db8:100:99::", "dev", DeviceV6, "onlink");
+
+        node.StartDaemon();
+
+        Assert.That(Poll.Until(() => !RoutesV6(node.Ns).Any(r => r.StartsWith("2001:db8:100:99::/64", StringComparison.Ordinal))
+            && !NeighboursV6(node.Ns).Any(n => n.StartsWith("2001:db8:100:99:: ", StringComparison.Ordinal))
+            && !FdbV6(node.Ns).Contains("0e:06:00:00:00:99 2001:db8:1::99")), Is.True,
+            $"leftovers still there: routes [{string.Join("; ", RoutesV6(node.Ns))}], neighbours [{string.Join("; ", NeighboursV6(node.Ns))}], fdb [{string.Join("; ", FdbV6(node.Ns))}]");
+        Assert.That(_cluster.Nodes.Skip(1).All(p => HoldsIPv6EntriesFor(node, p)), Is.True, "the live peers stay programmed");
+    }
+
+    [Test]
+    [Order(7)]
     public void A_deleted_lease_takes_its_IPv6_entries_away_on_the_other_nodes()
     {
         ClusterNode leaving = _cluster.Nodes[2];

@@ -113,6 +113,19 @@ public class NeighbourAndFdbTests : NamespaceFixture
         Assert.That(Ns.BridgeJson("fdb", "show", "dev", "flannel-v6.1").EnumerateArray().Where(f => f.TryGetProperty("dst", out _)), Is.Empty);
     }
 
+    /// <summary>`bridge fdb ... permanent` sets NUD_NOARP as well; netlink reports both (flannel's and overlayd's own are PERMANENT only).</summary>
+    [Test]
+    public void An_ipv6_fdb_entry_added_with_bridge_is_listed_with_its_destination_and_the_state_bridge_gave_it()
+    {
+        Ns.AddAddress("under0", "2001:db8:1::11/64");
+        LinkInfo link = Handle.CreateVxlan(new VxlanLinkSpec("flannel-v6.1", new VxlanInfo(1, IPAddress.Parse("2001:db8:1::11"), UnderlayIndex)));
+        Handle.SetLinkUp(link.Index);
+        Ns.ExecChecked("bridge", "fdb", "replace", "0e:06:00:00:00:99", "dev", "flannel-v6.1", "dst", "2001:db8:1::99", "self", "permanent");
+
+        Assert.That(Handle.ListFdb(link.Index).Where(f => f.Destination is not null),
+            Is.EqualTo(new[] { new FdbEntry(link.Index, MacAddress.Parse("0e:06:00:00:00:99"), IPAddress.Parse("2001:db8:1::99")) { State = NeighbourState.Permanent | NeighbourState.NoArp } }));
+    }
+
     [Test]
     public void Deleting_a_missing_neighbour_fails_with_ENOENT_naming_the_device()
     {
