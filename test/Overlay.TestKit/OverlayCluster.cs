@@ -22,6 +22,12 @@ public sealed class OverlayClusterOptions
 
     /// <summary>Start overlayd on every node right away.</summary>
     public bool StartDaemons { get; init; } = true;
+
+    /// <summary>
+    /// Give the switch (2001:db8:1::1/64) and every node (2001:db8:1::11, ::12, ...) an IPv6 underlay address too, and
+    /// turn on IPv6 forwarding in the nodes: what a dual-stack network config needs.
+    /// </summary>
+    public bool IPv6Underlay { get; init; }
 }
 
 /// <summary>
@@ -32,6 +38,8 @@ public sealed class OverlayClusterOptions
 public sealed class OverlayCluster : IAsyncDisposable
 {
     public const string SwitchAddress = "192.0.2.1";
+
+    public const string SwitchAddressV6 = "2001:db8:1::1";
 
     private readonly OverlayClusterOptions _options;
     private readonly string _folder;
@@ -65,6 +73,10 @@ public sealed class OverlayCluster : IAsyncDisposable
             cluster = new OverlayCluster(options, lab, switchNs, folder);
             lab.AddBridge(switchNs, "br0");
             switchNs.AddAddress("br0", SwitchAddress + "/24");
+            if (options.IPv6Underlay)
+            {
+                switchNs.AddAddress("br0", SwitchAddressV6 + "/64");
+            }
             cluster.Etcd = await EtcdServer.StartAsync(new EtcdServerOptions { Namespace = switchNs, ListenAddress = SwitchAddress }, ct);
             cluster.Etcd.Etcdctl("put", options.Prefix + "/config", options.NetworkConfig).EnsureSuccess();
             for (int i = 0; i < options.Nodes; i++)
@@ -105,9 +117,18 @@ public sealed class OverlayCluster : IAsyncDisposable
         ns.AddAddress("eth0", address + "/24");
         ns.ExecChecked("ip", "route", "add", "default", "via", SwitchAddress);
         ns.ExecChecked("sysctl", "-qw", "net.ipv4.ip_forward=1");
+        string? addressV6 = null;
+        if (_options.IPv6Underlay)
+        {
+            // Forwarding on "all" also sets the default for devices made later (cni0, flannel-v6.1).
+            ns.ExecChecked("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+            addressV6 = $"2001:db8:1::{10 + number}";
+            ns.AddAddress("eth0", addressV6 + "/64");
+        }
+
         string folder = Path.Combine(_folder, "n" + number.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(folder);
-        var node = new ClusterNode(this, ns, number, address, folder);
+        var node = new ClusterNode(this, ns, number, address, folder) { UnderlayAddressV6 = addressV6 };
         Nodes.Add(node);
         return node;
     }
@@ -211,6 +232,9 @@ public sealed class ClusterNode
 
     public string UnderlayAddress { get; }
 
+    /// <summary>The node's IPv6 underlay address (2001:db8:1::11, ...) when the cluster has an IPv6 underlay.</summary>
+    public string? UnderlayAddressV6 { get; init; }
+
     public string Folder { get; }
 
     public string SubnetFile => Path.Combine(Folder, "subnet.env");
@@ -296,6 +320,9 @@ public sealed class ClusterNode
     /// <summary>The pod's address: the node subnet's .2.</summary>
     public string PodAddress { get; private set; } = "";
 
+    /// <summary>The pod's IPv6 address, FLANNEL_IPV6_SUBNET's ::2, when subnet.env has one; else null.</summary>
+    public string? PodAddressV6 { get; private set; }
+
     /// <summary>
     /// A pod as flannel's CNI plugin would make it: bridge cni0 with the subnet's .1 in the node, a pod
     /// namespace with .2 on a veth to it, default route via .1.
@@ -317,7 +344,54 @@ public sealed class ClusterNode
         lab.AttachToBridge(Ns, "veth" + Number.ToString(CultureInfo.InvariantCulture), "cni0");
         _pod.AddAddress("eth0", $"{PodAddress}/{parts[1]}");
         _pod.ExecChecked("ip", "route", "add", "default", "via", gateway);
+
+        // Dual stack: the same from FLANNEL_IPV6_SUBNET (e.g. 2001:db8:100:3::1/64): ::1 on cni0, ::2 in the pod.
+        if (WaitForSubnetFile().TryGetValue("FLANNEL_IPV6_SUBNET", out string? gatewayCidrV6))
+        {
+            string[] v6Parts = gatewayCidrV6.Split('/');
+            PodAddressV6 = NextAddress(v6Parts[0]);
+            Ns.AddAddress("cni0", gatewayCidrV6);
+            _pod.AddAddress("eth0", $"{PodAddressV6}/{v6Parts[1]}");
+            _pod.ExecChecked("ip", "-6", "route", "add", "default", "via", v6Parts[0]);
+        }
+
         return _pod;
+    }
+
+    private static string NextAddress(string address)
+    {
+        byte[] bytes = System.Net.IPAddress.Parse(address).GetAddressBytes();
+        for (int i = bytes.Length - 1; i >= 0 && ++bytes[i] == 0; i--)
+        {
+        }
+
+        return new System.Net.IPAddress(bytes).ToString();
+    }
+
+    /// <summary>The lease's IPv6 network, FLANNEL_IPV6_SUBNET less one ("2001:db8:100:3::/64"); null without IPv6.</summary>
+    public string? LeaseSubnetV6
+    {
+        get
+        {
+            if (!WaitForSubnetFile().TryGetValue("FLANNEL_IPV6_SUBNET", out string? cidr))
+            {
+                return null;
+            }
+
+            string[] parts = cidr.Split('/');
+            return MaskedNetwork(parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static string MaskedNetwork(string address, int prefixLength)
+    {
+        byte[] bytes = System.Net.IPAddress.Parse(address).GetAddressBytes();
+        for (int bit = prefixLength; bit < bytes.Length * 8; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        return $"{new System.Net.IPAddress(bytes)}/{prefixLength.ToString(CultureInfo.InvariantCulture)}";
     }
 
     /// <summary>The lease's network, FLANNEL_SUBNET less one: "198.18.34.0/24" for "198.18.34.1/24".</summary>
@@ -333,5 +407,6 @@ public sealed class ClusterNode
     }
 
     /// <summary>The lease key of this node's subnet in etcd, e.g. "/coreos.com/network/subnets/198.18.34.0-24".</summary>
-    public string LeaseKey => $"{_cluster.Prefix}/subnets/{LeaseSubnet.Replace('/', '-')}";
+    /// <remarks>Dual stack appends the IPv6 part: ".../198.18.34.0-24&amp;2001:db8:100:3::-64".</remarks>
+    public string LeaseKey => $"{_cluster.Prefix}/subnets/{LeaseSubnet.Replace('/', '-')}{(LeaseSubnetV6 is { } v6 ? "&" + v6.Replace('/', '-') : "")}";
 }

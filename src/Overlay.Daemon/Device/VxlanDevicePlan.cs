@@ -26,6 +26,9 @@ public static class VxlanDevicePlan
 
     public static string DeviceName(int vni) => "flannel." + vni.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>flannel's IPv6 device in dual-stack mode: <c>flannel-v6.VNI</c>.</summary>
+    public static string DeviceNameV6(int vni) => "flannel-v6." + vni.ToString(CultureInfo.InvariantCulture);
+
     public static int DeviceMtu(int underlayMtu, bool ipv6Underlay = false) =>
         underlayMtu - (ipv6Underlay ? IPv6Overhead : IPv4Overhead);
 

@@ -70,4 +70,10 @@ internal static partial class Log
 
     [LoggerMessage(1021, LogLevel.Warning, "underlay not ready yet, retrying: {Error}")]
     public static partial void UnderlayRetry(ILogger logger, string error);
+
+    [LoggerMessage(1022, LogLevel.Warning, "lease {Subnet}: its IPv6 part is not programmed: {Reason}")]
+    public static partial void LeaseV6Skipped(ILogger logger, string subnet, string reason);
+
+    [LoggerMessage(1023, LogLevel.Information, "dual stack: IPv6 device {Device}, local and public IPv6 {Local} ({Reason}), MTU {Mtu}")]
+    public static partial void IPv6Underlay(ILogger logger, string device, string local, string reason, int mtu);
 }

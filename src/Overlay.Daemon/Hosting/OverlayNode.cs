@@ -108,8 +108,12 @@ public sealed class OverlayNode : BackgroundService
         BackendConfig backend = config.Backend;
         Log.ConfigLoaded(_logger, config.Network.ToString(), config.SubnetLen, backend.Vni, backend.EffectivePort);
 
+        // Dual stack: the IPv6 endpoint is needed before the identity and the lease; without one overlayd cannot run.
+        (IPAddress Address, string Reason)? ipv6Endpoint = config.IPv6 is not null ? UnderlaySelection.ChooseIPv6(underlay.Interface, _options.PublicIPv6) : null;
+        IPAddress? publicIPv6 = ipv6Endpoint?.Address ?? _options.PublicIPv6;
+
         string machineId = NodeIdentityDerivation.ReadMachineId(_options.MachineIdFile ?? NodeIdentityDerivation.MachineIdPath);
-        NodeIdentity self = NodeIdentityDerivation.Create(_options.NodeName, machineId, underlay.PublicIP, _options.PublicIPv6);
+        NodeIdentity self = NodeIdentityDerivation.Create(_options.NodeName, machineId, underlay.PublicIP, publicIPv6);
 
         string deviceName = VxlanDevicePlan.DeviceName(backend.Vni);
         int underlayMtu = backend.Mtu != 0 ? backend.Mtu : underlay.Interface.Mtu;
@@ -119,12 +123,25 @@ public sealed class OverlayNode : BackgroundService
         var reconciler = new KernelReconciler(netlink, _status, _logger);
         reconciler.EnsureDevice(deviceName, vxlan, deviceMtu, derivedMac);
 
+        // flannel-v6.VNI: the same recipe over the IPv6 underlay, with a MAC of its own and 70 bytes of overhead.
+        string deviceNameV6 = VxlanDevicePlan.DeviceNameV6(backend.Vni);
+        int deviceMtuV6 = VxlanDevicePlan.DeviceMtu(underlayMtu, ipv6Underlay: true);
+        VxlanInfo? vxlanV6 = null;
+        if (ipv6Endpoint is { } endpoint)
+        {
+            Log.IPv6Underlay(_logger, deviceNameV6, endpoint.Address.ToString(), endpoint.Reason, deviceMtuV6);
+            vxlanV6 = vxlan with { Local = endpoint.Address };
+            MacAddress derivedMacV6 = MacAddress.FromBytes(NodeIdentityDerivation.VtepMac(self.OwnerId, backend.Vni, ipv6: true));
+            reconciler.EnsureDevice(deviceNameV6, vxlanV6, deviceMtuV6, derivedMacV6);
+        }
+
         var attributes = new LeaseAttributes
         {
             PublicIP = underlay.PublicIP.ToString(),
-            PublicIPv6 = _options.PublicIPv6?.ToString(),
+            PublicIPv6 = publicIPv6?.ToString(),
             BackendType = BackendConfig.VxlanType,
             BackendData = new VxlanBackendData { Vni = backend.Vni, VtepMac = reconciler.DeviceMac.ToString() },
+            BackendV6Data = vxlanV6 is null ? null : new VxlanBackendData { Vni = backend.Vni, VtepMac = reconciler.DeviceMacV6.ToString() },
         };
         SubnetKey? previous = SubnetEnvReader.PreviousSubnetFromFile(_options.SubnetFile);
         var keeper = new LeaseKeeper(store, config, self, attributes, previous, leaseOptions, _loggers.CreateLogger<LeaseKeeper>(), _time);
@@ -133,7 +150,7 @@ public sealed class OverlayNode : BackgroundService
         OwnLease own = await AcquireAsync(keeper, ct);
         Log.LeaseAcquired(_logger, own.Subnet.ToString(), own.How.ToString(), own.Expiration?.ToString("u", CultureInfo.InvariantCulture) ?? "never (reservation)");
         _status.SetLeaseExpiration(own.Expiration);
-        reconciler.EnsureAddress(own.Subnet.IPv4, config.Network);
+        EnsureAddresses(reconciler, config, own, vxlanV6 is not null);
         keeper.LeaseChanged += changed => _triggers.Writer.TryWrite(new Trigger(TriggerKind.OwnLease));
 
         var watcher = new LeaseWatcher(session, _loggers.CreateLogger<LeaseWatcher>());
@@ -142,7 +159,7 @@ public sealed class OverlayNode : BackgroundService
         [
             PumpLeasesAsync(watcher, keeper, background.Token),
             keeper.RunAsync(background.Token),
-            PumpKernelEventsAsync(reconciler, deviceName, config.Network, background.Token),
+            PumpKernelEventsAsync(reconciler, deviceName, config.Network, vxlanV6 is null ? null : (deviceNameV6, config.IPv6!.Network), background.Token),
             TickAsync(TriggerKind.Resync, _options.ResyncInterval, background.Token),
             TickAsync(TriggerKind.Rules, RulesCheckInterval, background.Token),
             SystemdNotify.WatchdogInterval() is { } watchdog ? TickAsync(TriggerKind.Watchdog, watchdog, background.Token) : Task.CompletedTask,
@@ -199,7 +216,7 @@ public sealed class OverlayNode : BackgroundService
                     {
                         Log.SubnetChanged(_logger, own.Subnet.ToString(), current.Subnet.ToString());
                         own = current;
-                        reconciler.EnsureAddress(own.Subnet.IPv4, config.Network);
+                        EnsureAddresses(reconciler, config, own, vxlanV6 is not null);
                         rules = NftRuleset.Render(config.Network, own.Subnet.IPv4, _options.IpMasq, _options.IptablesForwardRules);
                         await ApplyRulesAsync(nft, rules, ct);
                         WriteSubnetFile(config, own, deviceMtu);
@@ -223,6 +240,21 @@ public sealed class OverlayNode : BackgroundService
                         {
                             reconciler.ReassertMac(deviceName);
                             _status.AddRepairs(reconciler.EnsureAddress(own.Subnet.IPv4, config.Network));
+                        }
+
+                        if (vxlanV6 is not null && own.Subnet.IPv6 is { } ownV6)
+                        {
+                            if (!reconciler.DeviceExists(deviceNameV6, AddressFamily.InterNetworkV6))
+                            {
+                                Log.DeviceGone(_logger, deviceNameV6);
+                                reconciler.EnsureDevice(deviceNameV6, vxlanV6, deviceMtuV6, reconciler.DeviceMacV6);
+                                _status.AddRepairs(1 + reconciler.EnsureAddress(ownV6, config.IPv6!.Network));
+                            }
+                            else
+                            {
+                                reconciler.ReassertMac(deviceNameV6, AddressFamily.InterNetworkV6);
+                                _status.AddRepairs(reconciler.EnsureAddress(ownV6, config.IPv6!.Network));
+                            }
                         }
                     }
 
@@ -296,6 +328,16 @@ public sealed class OverlayNode : BackgroundService
             catch (OperationCanceledException)
             {
             }
+        }
+    }
+
+    /// <summary>The lease's address on the IPv4 device and, in dual stack, its IPv6 address on the IPv6 device.</summary>
+    private static void EnsureAddresses(KernelReconciler reconciler, NetworkConfig config, OwnLease own, bool dualStack)
+    {
+        reconciler.EnsureAddress(own.Subnet.IPv4, config.Network);
+        if (dualStack && own.Subnet.IPv6 is { } ownV6 && config.IPv6 is { } v6)
+        {
+            reconciler.EnsureAddress(ownV6, v6.Network);
         }
     }
 
@@ -421,9 +463,16 @@ public sealed class OverlayNode : BackgroundService
         }
     }
 
-    private async Task PumpKernelEventsAsync(KernelReconciler reconciler, string deviceName, IPNetwork podNetwork, CancellationToken ct)
+    /// <param name="ipv6">The IPv6 device's name and the IPv6 pod network in a dual-stack network; null for IPv4 only.</param>
+    private async Task PumpKernelEventsAsync(KernelReconciler reconciler, string deviceName, IPNetwork podNetwork, (string Name, IPNetwork PodNetwork)? ipv6, CancellationToken ct)
     {
-        using NetlinkMonitor monitor = NetlinkMonitor.Start(NetlinkGroups.Link | NetlinkGroups.Neighbour | NetlinkGroups.IPv4Route | NetlinkGroups.IPv4Address);
+        NetlinkGroups groups = NetlinkGroups.Link | NetlinkGroups.Neighbour | NetlinkGroups.IPv4Route | NetlinkGroups.IPv4Address;
+        if (ipv6 is not null)
+        {
+            groups |= NetlinkGroups.IPv6Route | NetlinkGroups.IPv6Address;
+        }
+
+        using NetlinkMonitor monitor = NetlinkMonitor.Start(groups);
         await foreach (NetlinkEvent change in monitor.ReadAllAsync(ct))
         {
             if (reconciler.IsOwnDeletion(change))
@@ -431,7 +480,9 @@ public sealed class OverlayNode : BackgroundService
                 continue;
             }
 
-            TriggerKind? kind = KernelEventFilter.Classify(change, reconciler.DeviceIndex, deviceName, podNetwork) switch
+            // The IPv6 device's index changes when it is recreated: read it per event.
+            WatchedDevice? watchedV6 = ipv6 is { } v6 ? new WatchedDevice(reconciler.DeviceIndexV6, v6.Name, v6.PodNetwork) : null;
+            TriggerKind? kind = KernelEventFilter.Classify(change, reconciler.DeviceIndex, deviceName, podNetwork, watchedV6) switch
             {
                 KernelEventMeaning.Repair => TriggerKind.Kernel,
                 KernelEventMeaning.Device => TriggerKind.Device,

@@ -12,13 +12,18 @@ public sealed record ActualState(IReadOnlyList<RouteEntry> Routes, IReadOnlyList
 /// leaves a route pointing at a peer without its neighbour and FDB entry: stale routes go first, then
 /// neighbours and FDB entries are written, then routes, then stale neighbours and FDB entries go.
 /// Only entries overlayd owns are ever removed: on its device (or, for direct routes, via a gateway) and
-/// inside the pod network, never the node's own subnet.
+/// inside the pod network, never the node's own subnet. In a dual-stack network the scope has an IPv6 part (the
+/// flannel-v6 device, the IPv6 pod network and own IPv6 subnet), and both devices' entries are diffed together.
 /// </summary>
 public static class KernelDiff
 {
     /// <summary>Where overlayd's entries live.</summary>
     /// <param name="DirectRouting">Whether routes via a node's address (not on the device) are overlayd's too.</param>
-    public sealed record Scope(IPNetwork PodNetwork, IPNetwork OwnSubnet, int DeviceIndex, bool DirectRouting = false);
+    public sealed record Scope(IPNetwork PodNetwork, IPNetwork OwnSubnet, int DeviceIndex, bool DirectRouting = false)
+    {
+        /// <summary>The IPv6 device's scope in a dual-stack network; null for IPv4 only.</summary>
+        public Scope? IPv6 { get; init; }
+    }
 
     public static IReadOnlyList<NetlinkChange> Compute(DesiredState desired, ActualState actual, Scope scope)
     {
@@ -47,12 +52,13 @@ public static class KernelDiff
             }
         }
 
-        var wantedFdb = desired.Fdb.ToDictionary(f => f.Mac);
+        // Keyed by device too: a lease may give both of its devices the same MAC.
+        var wantedFdb = desired.Fdb.ToDictionary(f => (f.InterfaceIndex, f.Mac));
         var haveFdb = actual.Fdb.Where(f => Owns(f, scope)).ToList();
-        var haveFdbPairs = haveFdb.Select(h => (h.Mac, h.Destination)).ToHashSet();
+        var haveFdbPairs = haveFdb.Select(h => (h.InterfaceIndex, h.Mac, h.Destination)).ToHashSet();
         foreach (FdbEntry entry in desired.Fdb)
         {
-            if (!haveFdbPairs.Contains((entry.Mac, entry.Destination)))
+            if (!haveFdbPairs.Contains((entry.InterfaceIndex, entry.Mac, entry.Destination)))
             {
                 changes.Add(new(ChangeOperation.Replace, entry));
             }
@@ -72,7 +78,7 @@ public static class KernelDiff
             changes.Add(new(ChangeOperation.Delete, stale));
         }
 
-        foreach (FdbEntry stale in haveFdb.Where(h => !wantedFdb.TryGetValue(h.Mac, out FdbEntry? w) || !Equals(w.Destination, h.Destination)))
+        foreach (FdbEntry stale in haveFdb.Where(h => !wantedFdb.TryGetValue((h.InterfaceIndex, h.Mac), out FdbEntry? w) || !Equals(w.Destination, h.Destination)))
         {
             changes.Add(new(ChangeOperation.Delete, stale));
         }
@@ -84,26 +90,32 @@ public static class KernelDiff
     /// A route is overlayd's when it is in the main table, its destination lies in the pod network but not in
     /// this node's subnet, and it is either on the VXLAN device or, with DirectRouting, a boot-protocol route via a
     /// gateway outside the pod network (a node's address). With DirectRouting on, such a route added by hand into
-    /// the pod network is taken for overlayd's.
+    /// the pod network is taken for overlayd's. IPv6 routes are judged against the IPv6 part of the scope.
     /// </summary>
     public static bool Owns(RouteEntry route, Scope scope) =>
+        OwnsInFamily(route, scope) || (scope.IPv6 is { } v6 && OwnsInFamily(route, v6));
+
+    public static bool Owns(NeighbourEntry neighbour, Scope scope) =>
+        OwnsInFamily(neighbour, scope) || (scope.IPv6 is { } v6 && OwnsInFamily(neighbour, v6));
+
+    /// <summary>Permanent entries on the device(s); entries the kernel learned (Learning on) are left to age out.</summary>
+    public static bool Owns(FdbEntry entry, Scope scope) =>
+        (entry.InterfaceIndex == scope.DeviceIndex || (scope.IPv6 is { } v6 && entry.InterfaceIndex == v6.DeviceIndex))
+        && entry.State == NeighbourState.Permanent
+        && entry.Destination is not null
+        && !entry.Mac.IsZero;
+
+    private static bool OwnsInFamily(RouteEntry route, Scope scope) =>
         route.Table == 254
         && IPAddressMath.Covers(scope.PodNetwork, route.Destination)
         && !IPAddressMath.Overlaps(route.Destination, scope.OwnSubnet)
         && (route.InterfaceIndex == scope.DeviceIndex
             || (scope.DirectRouting && route.Gateway is not null && route.Protocol == 3 && !scope.PodNetwork.Contains(route.Gateway)));
 
-    public static bool Owns(NeighbourEntry neighbour, Scope scope) =>
+    private static bool OwnsInFamily(NeighbourEntry neighbour, Scope scope) =>
         neighbour.InterfaceIndex == scope.DeviceIndex
         && neighbour.State == NeighbourState.Permanent
         && scope.PodNetwork.Contains(neighbour.Address);
-
-    /// <summary>Permanent entries on the device; entries the kernel learned (Learning on) are left to age out.</summary>
-    public static bool Owns(FdbEntry entry, Scope scope) =>
-        entry.InterfaceIndex == scope.DeviceIndex
-        && entry.State == NeighbourState.Permanent
-        && entry.Destination is not null
-        && !entry.Mac.IsZero;
 
     private static bool SameRoute(RouteEntry wanted, RouteEntry have) =>
         Equals(wanted.Gateway, have.Gateway)

@@ -25,6 +25,15 @@ public enum KernelEventMeaning
 /// </summary>
 public static class KernelEventFilter
 {
+    /// <summary>Classifies for the IPv4 device and, in a dual-stack network, also for the IPv6 one.</summary>
+    public static KernelEventMeaning Classify(NetlinkEvent change, int deviceIndex, string deviceName, IPNetwork podNetwork, WatchedDevice? ipv6)
+    {
+        KernelEventMeaning meaning = Classify(change, deviceIndex, deviceName, podNetwork);
+        return meaning == KernelEventMeaning.Ignore && ipv6 is { } v6
+            ? Classify(change, v6.Index, v6.Name, v6.PodNetwork)
+            : meaning;
+    }
+
     public static KernelEventMeaning Classify(NetlinkEvent change, int deviceIndex, string deviceName, IPNetwork podNetwork) => change switch
     {
         ResyncNeeded => KernelEventMeaning.Resync,
@@ -37,3 +46,6 @@ public static class KernelEventFilter
         _ => KernelEventMeaning.Ignore,
     };
 }
+
+/// <summary>A VXLAN device whose entries the filter watches, and the pod network its routes lie in.</summary>
+public sealed record WatchedDevice(int Index, string Name, IPNetwork PodNetwork);

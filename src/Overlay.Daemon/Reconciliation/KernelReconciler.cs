@@ -25,7 +25,7 @@ public sealed class KernelReconciler
     private readonly NetlinkHandle _netlink;
     private readonly DaemonStatus _status;
     private readonly ILogger _logger;
-    private readonly HashSet<SubnetKey> _reportedSkips = [];
+    private readonly HashSet<(SubnetKey Subnet, AddressFamily Family)> _reportedSkips = [];
 
     // What the kernel holds after the last fully successful apply. A lease change is diffed against it
     // instead of a fresh dump; drift is caught by the netlink monitor and the periodic resync, which dump.
@@ -44,15 +44,21 @@ public sealed class KernelReconciler
         _logger = logger;
     }
 
-    /// <summary>The device as last ensured; 0 before <see cref="EnsureDevice"/>.</summary>
+    /// <summary>The IPv4 device as last ensured; 0 before <see cref="EnsureDevice"/>.</summary>
     public int DeviceIndex { get; private set; }
 
     public MacAddress DeviceMac { get; private set; }
 
+    /// <summary>The IPv6 device (flannel-v6.VNI) as last ensured; 0 when there is none (IPv4 only).</summary>
+    public int DeviceIndexV6 { get; private set; }
+
+    public MacAddress DeviceMacV6 { get; private set; }
+
     /// <summary>
     /// Creates the device, adopts a compatible one (keeping its MAC, so replacing flanneld drops nothing), or
     /// recreates an incompatible one; then sets MTU and brings it up. <paramref name="macForNewDevice"/> is
-    /// used only when creating.
+    /// used only when creating. The family of <paramref name="wanted"/>'s local address says which device this is:
+    /// an IPv6 local address makes it the flannel-v6 device.
     /// </summary>
     public LinkInfo EnsureDevice(string name, VxlanInfo wanted, int mtu, MacAddress macForNewDevice)
     {
@@ -78,39 +84,57 @@ public sealed class KernelReconciler
         }
 
         link = _netlink.GetLink(link.Index) ?? throw new InvalidOperationException($"device {name} vanished while being set up");
-        DeviceIndex = link.Index;
-        DeviceMac = link.Mac ?? macForNewDevice;
-        Log.DeviceReady(_logger, name, plan.Action.ToString().ToLowerInvariant(), plan.Reason, DeviceMac.ToString(), link.Mtu);
+        MacAddress mac = link.Mac ?? macForNewDevice;
+        if (wanted.Local?.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            DeviceIndexV6 = link.Index;
+            DeviceMacV6 = mac;
+        }
+        else
+        {
+            DeviceIndex = link.Index;
+            DeviceMac = mac;
+        }
+
+        Log.DeviceReady(_logger, name, plan.Action.ToString().ToLowerInvariant(), plan.Reason, mac.ToString(), link.Mtu);
         return link;
     }
 
     /// <summary>Sets the MAC back if something (udev's MACAddressPolicy, an admin) changed it.</summary>
-    public void ReassertMac(string name)
+    public void ReassertMac(string name, AddressFamily family = AddressFamily.InterNetwork)
     {
-        LinkInfo? link = _netlink.GetLink(DeviceIndex);
-        if (link?.Mac is { } mac && mac != DeviceMac)
+        (int index, MacAddress wanted) = family == AddressFamily.InterNetworkV6 ? (DeviceIndexV6, DeviceMacV6) : (DeviceIndex, DeviceMac);
+        LinkInfo? link = _netlink.GetLink(index);
+        if (link?.Mac is { } mac && mac != wanted)
         {
-            Log.MacReasserted(_logger, name, mac.ToString(), DeviceMac.ToString());
-            _netlink.SetLinkMac(DeviceIndex, DeviceMac);
+            Log.MacReasserted(_logger, name, mac.ToString(), wanted.ToString());
+            _netlink.SetLinkMac(index, wanted);
             _status.AddRepairs(1);
         }
     }
 
-    public bool DeviceExists(string name) => _netlink.GetLink(name) is { } link && link.Index == DeviceIndex;
+    public bool DeviceExists(string name, AddressFamily family = AddressFamily.InterNetwork) =>
+        _netlink.GetLink(name) is { } link && link.Index == (family == AddressFamily.InterNetworkV6 ? DeviceIndexV6 : DeviceIndex);
 
-    /// <summary>Gives the device the lease's network address as /32, and removes addresses of an earlier lease.</summary>
+    /// <summary>
+    /// Gives the device the lease's network address as /32 (IPv4, on the IPv4 device) or /128 (IPv6, on the IPv6
+    /// device), and removes addresses of an earlier lease.
+    /// </summary>
     public int EnsureAddress(IPNetwork ownSubnet, IPNetwork podNetwork)
     {
-        var wanted = new AddressEntry(DeviceIndex, ownSubnet.BaseAddress, 32);
+        AddressFamily family = ownSubnet.BaseAddress.AddressFamily;
+        int hostLength = family == AddressFamily.InterNetworkV6 ? 128 : 32;
+        int deviceIndex = family == AddressFamily.InterNetworkV6 ? DeviceIndexV6 : DeviceIndex;
+        var wanted = new AddressEntry(deviceIndex, ownSubnet.BaseAddress, hostLength);
         int changes = 0;
-        IReadOnlyList<AddressEntry> present = _netlink.ListAddresses(AddressFamily.InterNetwork, DeviceIndex);
-        foreach (AddressEntry stale in present.Where(a => podNetwork.Contains(a.Address) && !(a.Address.Equals(wanted.Address) && a.PrefixLength == 32)))
+        IReadOnlyList<AddressEntry> present = _netlink.ListAddresses(family, deviceIndex);
+        foreach (AddressEntry stale in present.Where(a => podNetwork.Contains(a.Address) && !(a.Address.Equals(wanted.Address) && a.PrefixLength == hostLength)))
         {
             _netlink.DeleteAddress(stale);
             changes++;
         }
 
-        if (!present.Any(a => a.Address.Equals(wanted.Address) && a.PrefixLength == 32))
+        if (!present.Any(a => a.Address.Equals(wanted.Address) && a.PrefixLength == hostLength))
         {
             _netlink.ReplaceAddress(wanted);
             changes++;
@@ -219,22 +243,38 @@ public sealed class KernelReconciler
             }
             : null;
 
-        DesiredState desired = DesiredStateBuilder.Build(config, leases, own, DeviceIndex, isOnLink);
+        int deviceIndexV6 = config.IPv6 is not null && own.IPv6 is not null ? DeviceIndexV6 : 0;
+        DesiredState desired = DesiredStateBuilder.Build(config, leases, own, DeviceIndex, isOnLink, deviceIndexV6);
         foreach (SkippedLease skip in desired.Skipped)
         {
-            if (_reportedSkips.Add(skip.Subnet))
+            if (_reportedSkips.Add((skip.Subnet, skip.Family)))
             {
-                Log.LeaseSkipped(_logger, skip.Subnet.ToString(), skip.Reason);
+                if (skip.Family == AddressFamily.InterNetworkV6)
+                {
+                    Log.LeaseV6Skipped(_logger, skip.Subnet.ToString(), skip.Reason);
+                }
+                else
+                {
+                    Log.LeaseSkipped(_logger, skip.Subnet.ToString(), skip.Reason);
+                }
             }
         }
 
         ActualState actual = !dumpKernel && _lastApplied is { } trusted
             ? trusted
-            : new ActualState(
-                _netlink.ListRoutes(family: AddressFamily.InterNetwork),
-                _netlink.ListNeighbours(DeviceIndex),
-                _netlink.ListFdb(DeviceIndex));
-        var scope = new KernelDiff.Scope(config.Network, own.IPv4, DeviceIndex, config.Backend.DirectRouting);
+            : deviceIndexV6 == 0
+                ? new ActualState(
+                    _netlink.ListRoutes(family: AddressFamily.InterNetwork),
+                    _netlink.ListNeighbours(DeviceIndex),
+                    _netlink.ListFdb(DeviceIndex))
+                : new ActualState(
+                    [.. _netlink.ListRoutes(family: AddressFamily.InterNetwork), .. _netlink.ListRoutes(family: AddressFamily.InterNetworkV6)],
+                    [.. _netlink.ListNeighbours(DeviceIndex), .. _netlink.ListNeighbours(deviceIndexV6)],
+                    [.. _netlink.ListFdb(DeviceIndex), .. _netlink.ListFdb(deviceIndexV6)]);
+        var scope = new KernelDiff.Scope(config.Network, own.IPv4, DeviceIndex, config.Backend.DirectRouting)
+        {
+            IPv6 = deviceIndexV6 == 0 ? null : new KernelDiff.Scope(config.IPv6!.Network, own.IPv6!.Value, deviceIndexV6, config.Backend.DirectRouting),
+        };
         IReadOnlyList<NetlinkChange> changes = KernelDiff.Compute(desired, actual, scope);
 
         int failed = 0;
@@ -250,7 +290,7 @@ public sealed class KernelReconciler
         }
 
         _lastApplied = failed == 0 ? new ActualState(desired.Routes, desired.Neighbours, desired.Fdb) : null;
-        _index = failed == 0 ? PeerIndex.TryCreate(config, leases, own, DeviceIndex, desired) : null;
+        _index = failed == 0 ? PeerIndex.TryCreate(config, leases, own, DeviceIndex, desired, deviceIndexV6) : null;
         TimeSpan duration = Stopwatch.GetElapsedTime(started);
         _status.SetPeers(desired.PeerCount, desired.Skipped.Count);
         _status.RecordReconcile(duration);

@@ -12,38 +12,42 @@ namespace Overlay.Daemon.Reconciliation;
 /// It only takes the simple, common case: every lease programmable, one subnet length, no DirectRouting, no
 /// MAC shared between nodes. Anything else (a conflict, an overlap, this node's own lease) returns false and the
 /// caller does a full reconcile, so <see cref="DesiredStateBuilder"/> stays the one definition of what is right.
-/// Pure: no I/O.
+/// In a dual-stack network each lease's IPv6 half is kept the same way, for the flannel-v6 device. Pure: no I/O.
 /// </summary>
 public sealed class PeerIndex
 {
     private readonly NetworkConfig _config;
     private readonly SubnetKey _own;
-    private readonly int _deviceIndex;
-    private readonly Dictionary<SubnetKey, (MacAddress Mac, IPAddress PublicIP)> _peers = [];
-    private readonly Dictionary<IPNetwork, SubnetKey> _byNetwork = [];
-    private readonly Dictionary<MacAddress, (IPAddress PublicIP, int Leases)> _macs = [];
+    private readonly Family _v4;
+    private readonly Family? _v6;
 
-    private PeerIndex(NetworkConfig config, SubnetKey own, int deviceIndex)
+    private PeerIndex(NetworkConfig config, SubnetKey own, int deviceIndex, int deviceIndexV6)
     {
         _config = config;
         _own = own;
-        _deviceIndex = deviceIndex;
+        _v4 = new Family(deviceIndex, config.SubnetLen, own.IPv4, ipv6: false);
+        if (deviceIndexV6 != 0 && config.IPv6 is { } v6 && own.IPv6 is { } ownV6)
+        {
+            _v6 = new Family(deviceIndexV6, v6.SubnetLen, ownV6, ipv6: true);
+        }
     }
 
-    public int Count => _peers.Count;
+    /// <summary>The leases indexed (each has its IPv4 half programmed; in the simple case nothing is skipped).</summary>
+    public int Count => _v4.Peers.Count;
 
     /// <summary>
     /// The index of a full reconcile's outcome, or null when that outcome is not the simple case (skipped leases,
     /// direct routes, mixed lengths): then every change goes through a full reconcile.
     /// </summary>
-    public static PeerIndex? TryCreate(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int deviceIndex, DesiredState built)
+    /// <param name="deviceIndexV6">As given to <see cref="DesiredStateBuilder.Build"/>; 0 for IPv4 only.</param>
+    public static PeerIndex? TryCreate(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int deviceIndex, DesiredState built, int deviceIndexV6 = 0)
     {
         if (config.Backend.DirectRouting || built.Skipped.Count > 0)
         {
             return null;
         }
 
-        var index = new PeerIndex(config, own, deviceIndex);
+        var index = new PeerIndex(config, own, deviceIndex, deviceIndexV6);
         foreach (Lease lease in leases)
         {
             if (lease.Subnet == own)
@@ -68,38 +72,31 @@ public sealed class PeerIndex
     public bool TryPlan(IEnumerable<(SubnetKey Subnet, Lease? Lease)> changes, out List<NetlinkChange> plan)
     {
         plan = [];
-        var beforePeers = new Dictionary<SubnetKey, (MacAddress Mac, IPAddress PublicIP)?>();
-        var beforeMacs = new Dictionary<MacAddress, IPAddress?>();
+        _v4.BeginPlan();
+        _v6?.BeginPlan();
 
         foreach ((SubnetKey subnet, Lease? lease) in changes)
         {
-            if (IPAddressMath.Overlaps(subnet.IPv4, _own.IPv4))
+            if (IPAddressMath.Overlaps(subnet.IPv4, _own.IPv4)
+                || (_v6 is not null && subnet.IPv6 is { } v6 && IPAddressMath.Overlaps(v6, _own.IPv6!.Value)))
             {
                 return false; // this node's own subnet: the lease keeper and a full reconcile deal with it
             }
 
-            bool had = _peers.TryGetValue(subnet, out var before);
-            if (!beforePeers.ContainsKey(subnet))
-            {
-                beforePeers[subnet] = had ? before : null;
-            }
-
+            bool had = _v4.Peers.ContainsKey(subnet);
             if (lease is null && !had)
             {
                 return false; // a lease this index never had: let a full reconcile decide
             }
 
-            if (had)
-            {
-                Remember(beforeMacs, before.Mac);
-                Remove(subnet, before);
-            }
-
+            _v4.Remove(subnet);
+            _v6?.Remove(subnet);
             if (lease is not null)
             {
-                if (Entries(lease) is { } entries)
+                _v4.RememberMacOf(Entries(lease, _v4));
+                if (_v6 is not null)
                 {
-                    Remember(beforeMacs, entries.Mac);
+                    _v6.RememberMacOf(Entries(lease, _v6));
                 }
 
                 if (!TryAdd(lease))
@@ -113,100 +110,190 @@ public sealed class PeerIndex
         var entryReplaces = new List<NetlinkChange>();
         var routeReplaces = new List<NetlinkChange>();
         var entryDeletes = new List<NetlinkChange>();
-        foreach ((MacAddress mac, IPAddress? wasAt) in beforeMacs)
-        {
-            IPAddress? isAt = _macs.TryGetValue(mac, out var owner) ? owner.PublicIP : null;
-            if (isAt is not null && !isAt.Equals(wasAt))
-            {
-                entryReplaces.Add(new(ChangeOperation.Replace, new FdbEntry(_deviceIndex, mac, isAt)));
-            }
-
-            if (wasAt is not null && !wasAt.Equals(isAt))
-            {
-                entryDeletes.Add(new(ChangeOperation.Delete, new FdbEntry(_deviceIndex, mac, wasAt)));
-            }
-        }
-
-        foreach ((SubnetKey subnet, var was) in beforePeers)
-        {
-            IPAddress gateway = subnet.IPv4.BaseAddress;
-            var route = RouteEntry.ViaGateway(subnet.IPv4, gateway, _deviceIndex, onLink: true);
-            if (_peers.TryGetValue(subnet, out var now))
-            {
-                if (was is null || was.Value.Mac != now.Mac)
-                {
-                    entryReplaces.Add(new(ChangeOperation.Replace, new NeighbourEntry(_deviceIndex, gateway, now.Mac)));
-                }
-
-                if (was is null)
-                {
-                    routeReplaces.Add(new(ChangeOperation.Replace, route));
-                }
-            }
-            else if (was is { } gone)
-            {
-                routeDeletes.Add(new(ChangeOperation.Delete, route));
-                entryDeletes.Add(new(ChangeOperation.Delete, new NeighbourEntry(_deviceIndex, gateway, gone.Mac)));
-            }
-        }
-
+        _v4.Plan(routeDeletes, entryReplaces, routeReplaces, entryDeletes);
+        _v6?.Plan(routeDeletes, entryReplaces, routeReplaces, entryDeletes);
         plan = [.. routeDeletes, .. entryReplaces, .. routeReplaces, .. entryDeletes];
         return true;
     }
 
-    private void Remember(Dictionary<MacAddress, IPAddress?> beforeMacs, MacAddress mac)
+    /// <summary>A lease's VTEP MAC and public address in one family, or null when that half cannot be programmed.</summary>
+    private (MacAddress Mac, IPAddress PublicIP)? Entries(Lease lease, Family family)
     {
-        if (!beforeMacs.ContainsKey(mac))
+        if (!family.IPv6)
         {
-            beforeMacs[mac] = _macs.TryGetValue(mac, out var owner) ? owner.PublicIP : null;
+            return DesiredStateBuilder.Problem(_config, lease, out byte[] mac) is null
+                ? (MacAddress.FromBytes(mac), lease.Attributes.PublicAddress!)
+                : null;
         }
-    }
 
-    private (MacAddress Mac, IPAddress PublicIP)? Entries(Lease lease) =>
-        DesiredStateBuilder.Problem(_config, lease, out byte[] mac) is null
-            ? (MacAddress.FromBytes(mac), lease.Attributes.PublicAddress!)
+        return lease.Subnet.IPv6 is not null && DesiredStateBuilder.ProblemV6(_config, lease, out byte[] mac6) is null
+            ? (MacAddress.FromBytes(mac6), lease.Attributes.PublicAddressV6!)
             : null;
+    }
 
     private bool TryAdd(Lease lease)
     {
-        IPNetwork network = lease.Subnet.IPv4;
-        if (network.PrefixLength != _config.SubnetLen
-            || IPAddressMath.Overlaps(network, _own.IPv4)
-            || _byNetwork.ContainsKey(network)
-            || Entries(lease) is not { } entries)
+        if (IPAddressMath.Overlaps(lease.Subnet.IPv4, _own.IPv4) || Entries(lease, _v4) is not { } entries || !_v4.TryAdd(lease.Subnet, lease.Subnet.IPv4, entries))
         {
             return false;
         }
 
-        int leasesOfMac = 0;
-        if (_macs.TryGetValue(entries.Mac, out var owner))
+        if (_v6 is null || lease.Subnet.IPv6 is not { } v6)
         {
-            if (!owner.PublicIP.Equals(entries.PublicIP))
-            {
-                return false; // a MAC conflict: the full build decides which lease wins
-            }
-
-            leasesOfMac = owner.Leases;
+            return true; // a lease without an IPv6 half has only IPv4 entries, as in the full build
         }
 
-        _macs[entries.Mac] = (entries.PublicIP, leasesOfMac + 1);
-        _peers[lease.Subnet] = entries;
-        _byNetwork[network] = lease.Subnet;
-        return true;
+        return !IPAddressMath.Overlaps(v6, _own.IPv6!.Value) && Entries(lease, _v6) is { } entries6 && _v6.TryAdd(lease.Subnet, v6, entries6);
     }
 
-    private void Remove(SubnetKey subnet, (MacAddress Mac, IPAddress PublicIP) entries)
+    /// <summary>One device's peers: the IPv4 half of every lease, or the IPv6 half.</summary>
+    private sealed class Family
     {
-        _peers.Remove(subnet);
-        _byNetwork.Remove(subnet.IPv4);
-        var owner = _macs[entries.Mac];
-        if (owner.Leases == 1)
+        private readonly int _deviceIndex;
+        private readonly int _subnetLen;
+        private readonly IPNetwork _own;
+        private readonly Dictionary<IPNetwork, SubnetKey> _byNetwork = [];
+        private readonly Dictionary<MacAddress, (IPAddress PublicIP, int Leases)> _macs = [];
+
+        // What a plan in progress touched, as it was before. By network, not lease key: two keys may share one
+        // network (a dual-stack key replaced by an IPv4-only one), and the kernel's entries are per network.
+        private readonly Dictionary<IPNetwork, (MacAddress Mac, IPAddress PublicIP)?> _beforePeers = [];
+        private readonly Dictionary<MacAddress, IPAddress?> _beforeMacs = [];
+
+        public Family(int deviceIndex, int subnetLen, IPNetwork own, bool ipv6)
         {
-            _macs.Remove(entries.Mac);
+            _deviceIndex = deviceIndex;
+            _subnetLen = subnetLen;
+            _own = own;
+            IPv6 = ipv6;
         }
-        else
+
+        public bool IPv6 { get; }
+
+        public Dictionary<SubnetKey, (IPNetwork Network, MacAddress Mac, IPAddress PublicIP)> Peers { get; } = [];
+
+        public void BeginPlan()
         {
-            _macs[entries.Mac] = (owner.PublicIP, owner.Leases - 1);
+            _beforePeers.Clear();
+            _beforeMacs.Clear();
+        }
+
+        public void RememberMacOf((MacAddress Mac, IPAddress PublicIP)? entries)
+        {
+            if (entries is { } e)
+            {
+                RememberMac(e.Mac);
+            }
+        }
+
+        /// <summary>Adds a lease's half; in a plan, <see cref="Remove"/> is called for the subnet first.</summary>
+        public bool TryAdd(SubnetKey subnet, IPNetwork network, (MacAddress Mac, IPAddress PublicIP) entries)
+        {
+            if (network.PrefixLength != _subnetLen || IPAddressMath.Overlaps(network, _own) || _byNetwork.ContainsKey(network))
+            {
+                return false;
+            }
+
+            int leasesOfMac = 0;
+            if (_macs.TryGetValue(entries.Mac, out var owner))
+            {
+                if (!owner.PublicIP.Equals(entries.PublicIP))
+                {
+                    return false; // a MAC conflict: the full build decides which lease wins
+                }
+
+                leasesOfMac = owner.Leases;
+            }
+
+            _macs[entries.Mac] = (entries.PublicIP, leasesOfMac + 1);
+            Peers[subnet] = (network, entries.Mac, entries.PublicIP);
+            _byNetwork[network] = subnet;
+            return true;
+        }
+
+        public void Remove(SubnetKey subnet)
+        {
+            if ((IPv6 ? subnet.IPv6 : subnet.IPv4) is not { } network)
+            {
+                return;
+            }
+
+            RememberPeer(network); // also when absent: an added lease is then planned from "was not there"
+            if (!Peers.TryGetValue(subnet, out var entries))
+            {
+                return;
+            }
+
+            RememberMac(entries.Mac);
+            Peers.Remove(subnet);
+            _byNetwork.Remove(entries.Network);
+            var owner = _macs[entries.Mac];
+            if (owner.Leases == 1)
+            {
+                _macs.Remove(entries.Mac);
+            }
+            else
+            {
+                _macs[entries.Mac] = (owner.PublicIP, owner.Leases - 1);
+            }
+        }
+
+        /// <summary>The net changes for what this plan touched, sorted into the four phases of a full diff.</summary>
+        public void Plan(List<NetlinkChange> routeDeletes, List<NetlinkChange> entryReplaces, List<NetlinkChange> routeReplaces, List<NetlinkChange> entryDeletes)
+        {
+            foreach ((MacAddress mac, IPAddress? wasAt) in _beforeMacs)
+            {
+                IPAddress? isAt = _macs.TryGetValue(mac, out var owner) ? owner.PublicIP : null;
+                if (isAt is not null && !isAt.Equals(wasAt))
+                {
+                    entryReplaces.Add(new(ChangeOperation.Replace, new FdbEntry(_deviceIndex, mac, isAt)));
+                }
+
+                if (wasAt is not null && !wasAt.Equals(isAt))
+                {
+                    entryDeletes.Add(new(ChangeOperation.Delete, new FdbEntry(_deviceIndex, mac, wasAt)));
+                }
+            }
+
+            foreach ((IPNetwork network, var was) in _beforePeers)
+            {
+                IPAddress gateway = network.BaseAddress;
+                var route = RouteEntry.ViaGateway(network, gateway, _deviceIndex, onLink: true);
+                if (_byNetwork.TryGetValue(network, out SubnetKey holder))
+                {
+                    MacAddress mac = Peers[holder].Mac;
+                    if (was is null || was.Value.Mac != mac)
+                    {
+                        entryReplaces.Add(new(ChangeOperation.Replace, new NeighbourEntry(_deviceIndex, gateway, mac)));
+                    }
+
+                    if (was is null)
+                    {
+                        routeReplaces.Add(new(ChangeOperation.Replace, route));
+                    }
+                }
+                else if (was is { } gone)
+                {
+                    routeDeletes.Add(new(ChangeOperation.Delete, route));
+                    entryDeletes.Add(new(ChangeOperation.Delete, new NeighbourEntry(_deviceIndex, gateway, gone.Mac)));
+                }
+            }
+        }
+
+        private void RememberPeer(IPNetwork network)
+        {
+            if (!_beforePeers.ContainsKey(network))
+            {
+                _beforePeers[network] = _byNetwork.TryGetValue(network, out SubnetKey holder) ? (Peers[holder].Mac, Peers[holder].PublicIP) : null;
+            }
+        }
+
+        private void RememberMac(MacAddress mac)
+        {
+            if (!_beforeMacs.ContainsKey(mac))
+            {
+                _beforeMacs[mac] = _macs.TryGetValue(mac, out var owner) ? owner.PublicIP : null;
+            }
         }
     }
 }

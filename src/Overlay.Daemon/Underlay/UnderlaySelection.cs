@@ -100,6 +100,32 @@ public static class UnderlaySelection
         throw new UnderlayException("this node has no default route, so overlayd cannot tell which interface carries node-to-node traffic; add a default route or pass --iface, --iface-regex or --iface-can-reach");
     }
 
+    /// <summary>
+    /// This node's IPv6 VXLAN endpoint in a dual-stack network, as flannel picks it: <c>--public-ipv6</c> when given,
+    /// else the chosen interface's first global IPv6 address (not link-local, loopback or multicast). It is both the
+    /// flannel-v6 device's local address and the lease's PublicIPv6.
+    /// </summary>
+    public static (IPAddress Address, string Reason) ChooseIPv6(UnderlayInterface chosen, IPAddress? publicIPv6)
+    {
+        if (publicIPv6 is not null)
+        {
+            return (publicIPv6, "--public-ipv6");
+        }
+
+        IPAddress? global = chosen.Addresses.FirstOrDefault(a =>
+            a.AddressFamily == AddressFamily.InterNetworkV6
+            && !a.IsIPv6LinkLocal
+            && !a.IsIPv6Multicast
+            && !a.IsIPv4MappedToIPv6
+            && !IPAddress.IsLoopback(a)
+            && !a.Equals(IPAddress.IPv6Any));
+        return global is not null
+            ? (global, $"the first global IPv6 address of {chosen.Name}")
+            : throw new UnderlayException(
+                $"the network config enables IPv6 (EnableIPv6), but the underlay interface {chosen.Name} has no global IPv6 address for the flannel-v6 device; " +
+                $"give {chosen.Name} one, or pass this node's IPv6 address with --public-ipv6 (or FLANNELD_PUBLIC_IPV6)");
+    }
+
     private static UnderlayChoice Result(UnderlayInterface chosen, IPAddress local, UnderlayRequest request, string reason) =>
         new(chosen, local, request.PublicIP ?? local, reason);
 

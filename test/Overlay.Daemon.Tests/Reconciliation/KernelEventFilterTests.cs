@@ -47,4 +47,19 @@ public class KernelEventFilterTests
     {
         Assert.That(Classify(new ResyncNeeded("ENOBUFS")), Is.EqualTo(KernelEventMeaning.Resync));
     }
+
+    [Test]
+    public void In_dual_stack_deleting_an_entry_on_the_IPv6_device_or_the_device_itself_is_noticed()
+    {
+        var v6 = new WatchedDevice(8, "flannel-v6.1", IPNetwork.Parse("2001:db8:100::/48"));
+        KernelEventMeaning Dual(NetlinkEvent change) => KernelEventFilter.Classify(change, 7, "flannel.1", Pods, v6);
+
+        Assert.That(Dual(new RouteEvent(true, RouteEntry.ViaGateway(IPNetwork.Parse("2001:db8:100:2::/64"), IPAddress.Parse("2001:db8:100:2::"), 8, true))), Is.EqualTo(KernelEventMeaning.Repair));
+        Assert.That(Dual(new NeighbourEvent(true, new NeighbourEntry(8, IPAddress.Parse("2001:db8:100:2::"), Mac))), Is.EqualTo(KernelEventMeaning.Repair));
+        Assert.That(Dual(new FdbEvent(true, new FdbEntry(8, Mac, IPAddress.Parse("2001:db8:1::12")))), Is.EqualTo(KernelEventMeaning.Repair));
+        Assert.That(Dual(new LinkEvent(true, new LinkInfo(8, "flannel-v6.1"))), Is.EqualTo(KernelEventMeaning.Device));
+        Assert.That(Dual(new AddressEvent(true, new AddressEntry(8, IPAddress.Parse("2001:db8:100:1::"), 128))), Is.EqualTo(KernelEventMeaning.Device));
+        Assert.That(Dual(new RouteEvent(false, RouteEntry.ViaGateway(IPNetwork.Parse("2001:db8:100:2::/64"), IPAddress.Parse("2001:db8:100:2::"), 8, true))), Is.EqualTo(KernelEventMeaning.Ignore));
+        Assert.That(Classify(new RouteEvent(true, RouteEntry.ViaGateway(IPNetwork.Parse("2001:db8:100:2::/64"), IPAddress.Parse("2001:db8:100:2::"), 8, true))), Is.EqualTo(KernelEventMeaning.Ignore), "IPv4 only: not watched");
+    }
 }

@@ -21,9 +21,9 @@ public class PeerIndexTests
 
         public HashSet<FdbEntry> Fdb { get; } = [];
 
-        public SimulatedKernel(DesiredState state)
+        public SimulatedKernel(DesiredState state, KernelDiff.Scope? scope = null)
         {
-            Apply(KernelDiff.Compute(state, new ActualState([], [], []), new KernelDiff.Scope(Config.Network, Own.IPv4, DeviceIndex)));
+            Apply(KernelDiff.Compute(state, new ActualState([], [], []), scope ?? new KernelDiff.Scope(Config.Network, Own.IPv4, DeviceIndex)));
         }
 
         public void Apply(IEnumerable<NetlinkChange> changes)
@@ -37,7 +37,7 @@ public class PeerIndexTests
                     case (NeighbourEntry n, ChangeOperation.Delete): Neighbours.Remove(n.Address); break;
                     case (NeighbourEntry n, _): Neighbours[n.Address] = n; break;
                     case (FdbEntry f, ChangeOperation.Delete): Fdb.Remove(f); break;
-                    case (FdbEntry f, _): Fdb.RemoveWhere(e => e.Mac == f.Mac); Fdb.Add(f); break;
+                    case (FdbEntry f, _): Fdb.RemoveWhere(e => e.Mac == f.Mac && e.InterfaceIndex == f.InterfaceIndex); Fdb.Add(f); break;
                 }
             }
         }
@@ -158,6 +158,101 @@ public class PeerIndexTests
                 planned++;
                 kernel.Apply(plan);
                 kernel.AssertEquals(full, $"trial {trial}, step {step}: {string.Join(", ", batch.Select(b => $"{b.Item1}={(b.Item2 is null ? "removed" : b.Item2.Attributes.PublicIP)}"))}");
+            }
+        }
+
+        Assert.That(planned, Is.GreaterThan(500), "most changes should take the short path");
+    }
+
+    private static PeerIndex DualIndexOf(IReadOnlyList<Lease> leases) =>
+        PeerIndex.TryCreate(DualStackDesiredStateTests.Config, leases, DualStackDesiredStateTests.Own, DeviceIndex,
+            BuildDual(leases), DualStackDesiredStateTests.DeviceIndexV6)
+        ?? throw new InvalidOperationException("expected the simple case");
+
+    private static DesiredState BuildDual(IEnumerable<Lease> leases) =>
+        DesiredStateBuilder.Build(DualStackDesiredStateTests.Config, leases, DualStackDesiredStateTests.Own, DeviceIndex, deviceIndexV6: DualStackDesiredStateTests.DeviceIndexV6);
+
+    [Test]
+    public void A_new_dual_stack_node_gets_its_entries_on_both_devices_routes_last()
+    {
+        PeerIndex index = DualIndexOf([DualStackDesiredStateTests.DualLease(2)]);
+        Lease newcomer = DualStackDesiredStateTests.DualLease(3);
+
+        Assert.That(index.TryPlan([(newcomer.Subnet, newcomer)], out List<NetlinkChange> plan), Is.True);
+
+        Assert.That(plan, Has.Count.EqualTo(6));
+        Assert.That(plan.Skip(4).Select(c => c.Entry), Is.All.InstanceOf<RouteEntry>());
+        Assert.That(plan.Select(c => c.Entry).OfType<RouteEntry>().Select(r => r.InterfaceIndex),
+            Is.EquivalentTo(new[] { DeviceIndex, DualStackDesiredStateTests.DeviceIndexV6 }));
+    }
+
+    [Test]
+    public void A_lease_whose_IPv6_half_cannot_be_programmed_is_left_to_a_full_reconcile()
+    {
+        PeerIndex index = DualIndexOf([DualStackDesiredStateTests.DualLease(2)]);
+        Lease noV6Data = DualStackDesiredStateTests.DualLease(3, withV6Data: false);
+
+        Assert.That(index.TryPlan([(noV6Data.Subnet, noV6Data)], out _), Is.False);
+    }
+
+    /// <summary>The random series again, in a dual-stack network: both devices end where a full rebuild would.</summary>
+    [Test]
+    public void In_dual_stack_applying_planned_changes_keeps_both_devices_equal_to_a_full_rebuild()
+    {
+        var random = new Random(17);
+        int planned = 0;
+        var scope = DualStackDesiredStateTests.Scope;
+        for (int trial = 0; trial < 100; trial++)
+        {
+            var leases = new Dictionary<SubnetKey, Lease>();
+            foreach (int i in Enumerable.Range(2, 30).Where(_ => random.Next(2) == 0))
+            {
+                Lease lease = DualStackDesiredStateTests.DualLease(i);
+                leases[lease.Subnet] = lease;
+            }
+
+            PeerIndex index = DualIndexOf(leases.Values.ToList());
+            var kernel = new SimulatedKernel(BuildDual(leases.Values), scope);
+            for (int step = 0; step < 10; step++)
+            {
+                var batch = new List<(SubnetKey, Lease?)>();
+                for (int c = random.Next(1, 4); c > 0; c--)
+                {
+                    int n = random.Next(2, 50);
+                    Lease fresh = random.Next(3) == 0
+                        ? DualStackDesiredStateTests.DualLease(n) with { Subnet = SubnetKey.Parse($"198.18.{n}.0-24") } // an IPv4-only lease
+                        : DualStackDesiredStateTests.DualLease(n);
+                    SubnetKey? existing = leases.Keys.Cast<SubnetKey?>().FirstOrDefault(k => k!.Value.IPv4 == fresh.Subnet.IPv4);
+                    if (existing is { } key && random.Next(2) == 0)
+                    {
+                        leases.Remove(key);
+                        batch.Add((key, null));
+                    }
+                    else if (existing is null)
+                    {
+                        leases[fresh.Subnet] = fresh;
+                        batch.Add((fresh.Subnet, fresh));
+                    }
+                    else if (existing == fresh.Subnet)
+                    {
+                        Lease renewed = leases[fresh.Subnet] with { EtcdLeaseId = 9 };
+                        leases[fresh.Subnet] = renewed;
+                        batch.Add((fresh.Subnet, renewed));
+                    }
+                }
+
+                DesiredState full = BuildDual(leases.Values);
+                if (!index.TryPlan(batch, out List<NetlinkChange> plan))
+                {
+                    var actual = new ActualState(kernel.Routes.Values.ToList(), kernel.Neighbours.Values.ToList(), kernel.Fdb.ToList());
+                    kernel.Apply(KernelDiff.Compute(full, actual, scope));
+                    index = PeerIndex.TryCreate(DualStackDesiredStateTests.Config, leases.Values, DualStackDesiredStateTests.Own, DeviceIndex, full, DualStackDesiredStateTests.DeviceIndexV6) ?? DualIndexOf([]);
+                    continue;
+                }
+
+                planned++;
+                kernel.Apply(plan);
+                kernel.AssertEquals(full, $"trial {trial}, step {step}: {string.Join(", ", batch.Select(b => $"{b.Item1}={(b.Item2 is null ? "removed" : "set")}"))}");
             }
         }
 

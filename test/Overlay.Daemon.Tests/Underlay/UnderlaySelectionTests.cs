@@ -84,4 +84,30 @@ public class UnderlaySelectionTests
         var error = Assert.Throws<UnderlayException>(() => Choose(Request(iface: ["bare0"])));
         Assert.That(error!.Message, Does.Contain("bare0").And.Contain("no IPv4 address"));
     }
+
+    [Test]
+    public void In_dual_stack_the_IPv6_endpoint_is_public_ipv6_when_given()
+    {
+        (IPAddress address, string reason) = UnderlaySelection.ChooseIPv6(Eth1, IPAddress.Parse("2001:db8:9::9"));
+
+        Assert.That(address, Is.EqualTo(IPAddress.Parse("2001:db8:9::9")));
+        Assert.That(reason, Does.Contain("--public-ipv6"));
+    }
+
+    [Test]
+    public void In_dual_stack_the_IPv6_endpoint_is_the_interfaces_first_global_IPv6_address_not_a_link_local_one()
+    {
+        var eth = new UnderlayInterface(5, "eth5", 1500, true, false, [IPAddress.Parse("192.0.2.5"), IPAddress.Parse("fe80::5"), IPAddress.Parse("2001:db8:1::5"), IPAddress.Parse("2001:db8:1::6")]);
+
+        Assert.That(UnderlaySelection.ChooseIPv6(eth, null).Address, Is.EqualTo(IPAddress.Parse("2001:db8:1::5")));
+    }
+
+    [Test]
+    public void In_dual_stack_an_interface_without_a_global_IPv6_address_is_an_error_that_names_public_ipv6()
+    {
+        var eth = new UnderlayInterface(5, "eth5", 1500, true, false, [IPAddress.Parse("192.0.2.5"), IPAddress.Parse("fe80::5")]);
+
+        var error = Assert.Throws<UnderlayException>(() => UnderlaySelection.ChooseIPv6(eth, null));
+        Assert.That(error!.Message, Does.Contain("eth5").And.Contain("--public-ipv6").And.Contain("EnableIPv6"));
+    }
 }

@@ -47,6 +47,30 @@ public class MonitorTests : NamespaceFixture
     }
 
     [Test]
+    public async Task The_monitor_reports_deletions_on_an_ipv6_vxlan_device()
+    {
+        using NetlinkMonitor monitor = NetlinkMonitor.Start(NetlinkGroups.All, Ns.Name);
+        Ns.AddAddress("under0", "2001:db8:1::11/64");
+        LinkInfo link = Handle.CreateVxlan(new VxlanLinkSpec("flannel-v6.1", new VxlanInfo(1, IPAddress.Parse("2001:db8:1::11"), UnderlayIndex)));
+        Handle.SetLinkUp(link.Index);
+        var route = RouteEntry.ViaGateway(IPNetwork.Parse("2001:db8:100:2::/64"), IPAddress.Parse("2001:db8:100:2::"), link.Index, onLink: true);
+        var neighbour = new NeighbourEntry(link.Index, IPAddress.Parse("2001:db8:100:2::"), MacAddress.Parse("0e:4a:00:00:00:02"));
+        var fdb = new FdbEntry(link.Index, MacAddress.Parse("0e:4a:00:00:00:02"), IPAddress.Parse("2001:db8:1::12"));
+        var address = new AddressEntry(link.Index, IPAddress.Parse("2001:db8:100:1::"), 128);
+        Handle.AddAddress(address);
+        Handle.Apply(new NetlinkBatch().Replace(neighbour).Replace(fdb).Replace(route)).ThrowIfAnyFailed();
+        Handle.Apply(new NetlinkBatch().Delete(route).Delete(neighbour).Delete(fdb).Delete(address)).ThrowIfAnyFailed();
+
+        List<NetlinkEvent> seen = await CollectUntil(monitor, s => s.Any(e => e is AddressEvent { Deleted: true }));
+
+        Assert.That(seen.OfType<LinkEvent>().Any(e => e.Link.Name == "flannel-v6.1" && Equals(e.Link.Vxlan?.Local, IPAddress.Parse("2001:db8:1::11"))), Is.True);
+        Assert.That(seen.OfType<RouteEvent>().Where(e => e.Route with { Metric = 0 } == route).Select(e => e.Deleted), Is.EqualTo(new[] { false, true }));
+        Assert.That(seen.OfType<NeighbourEvent>().Where(e => e.Deleted).Select(e => e.Neighbour.Address), Does.Contain(neighbour.Address));
+        Assert.That(seen.OfType<FdbEvent>().Where(e => e.Deleted).Select(e => e.Entry.Destination), Does.Contain(fdb.Destination));
+        Assert.That(seen.OfType<AddressEvent>().Where(e => e.Deleted).Select(e => e.Address.Address), Does.Contain(address.Address));
+    }
+
+    [Test]
     public async Task A_receive_overrun_is_reported_as_resync_needed_and_the_monitor_keeps_going()
     {
         LinkInfo link = CreateFlannelDevice();

@@ -87,6 +87,45 @@ public class NeighbourAndFdbTests : NamespaceFixture
         Assert.That(Ns.BridgeJson("fdb", "show", "dev", "flannel-v6.1")[0].GetProperty("dst").GetString(), Is.EqualTo("2001:db8::2"));
     }
 
+    /// <summary>flannel's dual-stack recipe on flannel-v6.1, read back through netlink as the reconciler reads it.</summary>
+    [Test]
+    public void The_ipv6_neighbour_fdb_entry_and_onlink_route_of_a_peer_list_back_as_written_and_delete()
+    {
+        Ns.AddAddress("under0", "2001:db8:1::11/64");
+        LinkInfo link = Handle.CreateVxlan(new VxlanLinkSpec("flannel-v6.1", new VxlanInfo(1, IPAddress.Parse("2001:db8:1::11"), UnderlayIndex)) { Mtu = 1430 });
+        Handle.SetLinkUp(link.Index);
+        var neighbour = new NeighbourEntry(link.Index, IPAddress.Parse("2001:db8:100:2::"), VtepMac);
+        var fdb = new FdbEntry(link.Index, VtepMac, IPAddress.Parse("2001:db8:1::12"));
+        var route = RouteEntry.ViaGateway(IPNetwork.Parse("2001:db8:100:2::/64"), IPAddress.Parse("2001:db8:100:2::"), link.Index, onLink: true);
+
+        Handle.Apply(new NetlinkBatch().Replace(neighbour).Replace(fdb).Replace(route)).ThrowIfAnyFailed();
+
+        Assert.That(Handle.ListNeighbours(link.Index, System.Net.Sockets.AddressFamily.InterNetworkV6).Where(n => n.State == NeighbourState.Permanent), Is.EqualTo(new[] { neighbour }));
+        Assert.That(Handle.ListFdb(link.Index).Where(f => f.Destination is not null), Is.EqualTo(new[] { fdb }));
+        RouteEntry listed = Handle.ListRoutes(family: System.Net.Sockets.AddressFamily.InterNetworkV6).Single(r => r.Destination == route.Destination);
+        Assert.That(listed with { Metric = 0 }, Is.EqualTo(route));
+        Assert.That(Ns.IpJson("-6", "route", "show", "2001:db8:100:2::/64")[0].GetProperty("flags").EnumerateArray().Select(f => f.GetString()), Does.Contain("onlink"));
+
+        Handle.Apply(new NetlinkBatch().Delete(route).Delete(neighbour).Delete(fdb)).ThrowIfAnyFailed();
+
+        Assert.That(Ns.IpJson("-6", "route", "show", "dev", "flannel-v6.1").EnumerateArray().Where(r => r.TryGetProperty("gateway", out _)), Is.Empty);
+        Assert.That(Ns.IpJson("-6", "neigh", "show", "dev", "flannel-v6.1").EnumerateArray().Where(n => n.TryGetProperty("lladdr", out _)), Is.Empty);
+        Assert.That(Ns.BridgeJson("fdb", "show", "dev", "flannel-v6.1").EnumerateArray().Where(f => f.TryGetProperty("dst", out _)), Is.Empty);
+    }
+
+    /// <summary>`bridge fdb ... permanent` sets NUD_NOARP as well; netlink reports both (flannel's and overlayd's own are PERMANENT only).</summary>
+    [Test]
+    public void An_ipv6_fdb_entry_added_with_bridge_is_listed_with_its_destination_and_the_state_bridge_gave_it()
+    {
+        Ns.AddAddress("under0", "2001:db8:1::11/64");
+        LinkInfo link = Handle.CreateVxlan(new VxlanLinkSpec("flannel-v6.1", new VxlanInfo(1, IPAddress.Parse("2001:db8:1::11"), UnderlayIndex)));
+        Handle.SetLinkUp(link.Index);
+        Ns.ExecChecked("bridge", "fdb", "replace", "0e:06:00:00:00:99", "dev", "flannel-v6.1", "dst", "2001:db8:1::99", "self", "permanent");
+
+        Assert.That(Handle.ListFdb(link.Index).Where(f => f.Destination is not null),
+            Is.EqualTo(new[] { new FdbEntry(link.Index, MacAddress.Parse("0e:06:00:00:00:99"), IPAddress.Parse("2001:db8:1::99")) { State = NeighbourState.Permanent | NeighbourState.NoArp } }));
+    }
+
     [Test]
     public void Deleting_a_missing_neighbour_fails_with_ENOENT_naming_the_device()
     {
