@@ -166,7 +166,7 @@ public sealed class OverlayNode : BackgroundService
         ];
 
         var nft = new NftTable();
-        string rules = NftRuleset.Render(config.Network, own.Subnet.IPv4, _options.IpMasq, _options.IptablesForwardRules);
+        string rules = RenderRules(config, own);
         IReadOnlyList<Lease> leases = [];
         bool ready = false;
 
@@ -217,7 +217,7 @@ public sealed class OverlayNode : BackgroundService
                         Log.SubnetChanged(_logger, own.Subnet.ToString(), current.Subnet.ToString());
                         own = current;
                         EnsureAddresses(reconciler, config, own, vxlanV6 is not null);
-                        rules = NftRuleset.Render(config.Network, own.Subnet.IPv4, _options.IpMasq, _options.IptablesForwardRules);
+                        rules = RenderRules(config, own);
                         await ApplyRulesAsync(nft, rules, ct);
                         WriteSubnetFile(config, own, deviceMtu);
                     }
@@ -340,6 +340,11 @@ public sealed class OverlayNode : BackgroundService
             reconciler.EnsureAddress(ownV6, v6.Network);
         }
     }
+
+    /// <summary>The IPv4 table, and in dual stack the IPv6 one with the lease's IPv6 subnet.</summary>
+    private string RenderRules(NetworkConfig config, OwnLease own) =>
+        NftRuleset.Render(config.Network, own.Subnet.IPv4, _options.IpMasq, _options.IptablesForwardRules,
+            config.IPv6?.Network, config.EnableIPv6 ? own.Subnet.IPv6 : null);
 
     private async Task ApplyRulesAsync(NftTable nft, string rules, CancellationToken ct)
     {

@@ -1,43 +1,64 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 
 namespace Overlay.Daemon.Masquerade;
 
 /// <summary>
-/// The nftables rules overlayd keeps in its own table, <c>ip overlay</c>: flannel's ip-masq rules (same
-/// meaning, same order) and the forward-accept rules for the pod network. Pure: renders the script that
-/// replaces the table in one atomic transaction.
+/// The nftables rules overlayd keeps in its own tables, <c>ip overlay</c> and, in dual stack, <c>ip6 overlay</c>:
+/// flannel's ip-masq rules (same meaning, same order; flanneld's ip6tables rules for IPv6) and the forward-accept
+/// rules for the pod network. Pure: renders the script that replaces the tables in one atomic transaction.
 /// </summary>
 public static class NftRuleset
 {
     public const string Family = "ip";
+    public const string Family6 = "ip6";
     public const string Table = "overlay";
 
     /// <summary>kube-proxy's masquerade mark: traffic it marked is left to it, to avoid double NAT.</summary>
     public const string KubeProxyMark = "0x00004000";
 
-    public static string Render(IPNetwork network, IPNetwork subnet, bool ipMasq, bool forwardRules)
+    /// <summary>
+    /// The script for the IPv4 pod network and, when <paramref name="network6"/> and <paramref name="subnet6"/> are
+    /// given, the IPv6 one; without them an <c>ip6 overlay</c> table left from an earlier dual-stack run is removed.
+    /// </summary>
+    public static string Render(IPNetwork network, IPNetwork subnet, bool ipMasq, bool forwardRules, IPNetwork? network6 = null, IPNetwork? subnet6 = null)
     {
         var text = new StringBuilder();
-        // Declaring, deleting and declaring again replaces the whole table atomically, whether or not it existed.
-        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"table {Family} {Table} {{}}\ndelete table {Family} {Table}\n");
-        if (!ipMasq && !forwardRules)
+        AppendTable(text, Family, network, subnet, "224.0.0.0/4", ipMasq, forwardRules);
+        if (network6 is { } n6 && subnet6 is { } s6)
         {
-            return text.ToString();
+            AppendTable(text, Family6, n6, s6, "ff00::/8", ipMasq, forwardRules);
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"table {Family6} {Table} {{}}\ndelete table {Family6} {Table}\n");
         }
 
-        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"table {Family} {Table} {{\n");
+        return text.ToString();
+    }
+
+    private static void AppendTable(StringBuilder text, string family, IPNetwork network, IPNetwork subnet, string multicast, bool ipMasq, bool forwardRules)
+    {
+        // Declaring, deleting and declaring again replaces the whole table atomically, whether or not it existed.
+        text.Append(CultureInfo.InvariantCulture, $"table {family} {Table} {{}}\ndelete table {family} {Table}\n");
+        if (!ipMasq && !forwardRules)
+        {
+            return;
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"table {family} {Table} {{\n");
         if (ipMasq)
         {
-            text.Append(System.Globalization.CultureInfo.InvariantCulture, $$"""
+            text.Append(CultureInfo.InvariantCulture, $$"""
                     chain postrouting {
                         type nat hook postrouting priority srcnat; policy accept;
                         meta mark & {{KubeProxyMark}} == {{KubeProxyMark}} return
-                        ip saddr {{subnet}} ip daddr {{network}} return
-                        ip saddr {{network}} ip daddr {{subnet}} return
-                        ip saddr != {{network}} ip daddr {{subnet}} return
-                        ip saddr {{network}} ip daddr != 224.0.0.0/4 masquerade fully-random
-                        ip saddr != {{network}} ip daddr {{network}} masquerade fully-random
+                        {{family}} saddr {{subnet}} {{family}} daddr {{network}} return
+                        {{family}} saddr {{network}} {{family}} daddr {{subnet}} return
+                        {{family}} saddr != {{network}} {{family}} daddr {{subnet}} return
+                        {{family}} saddr {{network}} {{family}} daddr != {{multicast}} masquerade fully-random
+                        {{family}} saddr != {{network}} {{family}} daddr {{network}} masquerade fully-random
                     }
 
                 """);
@@ -45,17 +66,16 @@ public static class NftRuleset
 
         if (forwardRules)
         {
-            text.Append(System.Globalization.CultureInfo.InvariantCulture, $$"""
+            text.Append(CultureInfo.InvariantCulture, $$"""
                     chain forward {
                         type filter hook forward priority filter; policy accept;
-                        ip saddr {{network}} accept
-                        ip daddr {{network}} accept
+                        {{family}} saddr {{network}} accept
+                        {{family}} daddr {{network}} accept
                     }
 
                 """);
         }
 
         text.Append("}\n");
-        return text.ToString();
     }
 }

@@ -29,11 +29,19 @@ public sealed class NftTable
     public async Task<bool> IsIntactAsync(CancellationToken ct) =>
         _applied is not null && string.Equals(await ListAsync(ct), _applied, StringComparison.Ordinal);
 
+    /// <summary>Both of overlayd's tables as nft lists them; a missing table reads as nothing.</summary>
     public async Task<string?> ListAsync(CancellationToken ct)
+    {
+        string? ipv4 = await ListTableAsync(NftRuleset.Family, ct);
+        string? ipv6 = await ListTableAsync(NftRuleset.Family6, ct);
+        return ipv4 is null && ipv6 is null ? null : $"{ipv4}{ipv6}";
+    }
+
+    private async Task<string?> ListTableAsync(string family, CancellationToken ct)
     {
         try
         {
-            return await RunAsync(["list", "table", NftRuleset.Family, NftRuleset.Table], null, ct);
+            return await RunAsync(["list", "table", family, NftRuleset.Table], null, ct);
         }
         catch (NftException)
         {

@@ -27,7 +27,7 @@ public class DualStackTests
             Overlayd = Daemon.Path,
             Nodes = 3,
             NetworkConfig = Config,
-            DaemonArgs = ["--resync-interval", "30s"],
+            DaemonArgs = ["--resync-interval", "30s", "--ip-masq"],
             IPv6Underlay = true,
         });
         foreach (ClusterNode node in _cluster.Nodes)
@@ -150,6 +150,41 @@ public class DualStackTests
                 Assert.That(Poll.Until(() => from.Pod!.Ping(to.PodAddressV6!)), Is.True, $"{from.Name} pod -> {to.Name} pod {to.PodAddressV6}");
                 Assert.That(Poll.Until(() => from.Pod!.Ping(to.PodAddress)), Is.True, $"{from.Name} pod -> {to.Name} pod {to.PodAddress}");
             }
+        }
+    }
+
+    [Test]
+    [Order(3)]
+    public void With_ip_masq_IPv6_pod_traffic_keeps_its_address_inside_the_pod_network_and_is_masqueraded_leaving_it()
+    {
+        ClusterNode from = _cluster.Nodes[0];
+        ClusterNode to = _cluster.Nodes[2];
+        Assert.That(from.Ns.ExecChecked("nft", "list", "table", "ip6", "overlay").StdOut,
+            Does.Contain($"ip6 saddr {from.LeaseSubnetV6}").And.Contain("masquerade"));
+
+        // Pod to pod: the receiving pod counts echo requests from the sending pod's own address.
+        to.Pod!.ExecChecked("nft", "add", "table", "ip6", "seen");
+        to.Pod.ExecChecked("nft", "add", "chain", "ip6", "seen", "in", "{ type filter hook input priority 0; }");
+        to.Pod.ExecChecked("nft", "add", "rule", "ip6", "seen", "in", "ip6", "saddr", from.PodAddressV6!, "icmpv6", "type", "echo-request", "counter");
+        Assert.That(Poll.Until(() => from.Pod!.Ping(to.PodAddressV6!)), Is.True);
+        Assert.That(to.Pod.ExecChecked("nft", "list", "table", "ip6", "seen").StdOut, Does.Match(@"counter packets [1-9]"), "pod to pod over IPv6 was NATed");
+
+        // Pod to another node's underlay address (outside the pod network): it arrives from the sending node.
+        to.Ns.ExecChecked("nft", "add", "table", "ip6", "seen");
+        to.Ns.ExecChecked("nft", "add", "chain", "ip6", "seen", "in", "{ type filter hook input priority 0; }");
+        to.Ns.ExecChecked("nft", "add", "rule", "ip6", "seen", "in", "ip6", "saddr", from.PodAddressV6!, "icmpv6", "type", "echo-request", "counter", "comment", "\"pod\"");
+        to.Ns.ExecChecked("nft", "add", "rule", "ip6", "seen", "in", "ip6", "saddr", from.UnderlayAddressV6!, "icmpv6", "type", "echo-request", "counter", "comment", "\"node\"");
+        try
+        {
+            Assert.That(Poll.Until(() => from.Pod!.Ping(to.UnderlayAddressV6!)), Is.True, "pod -> remote node over IPv6");
+            string counters = to.Ns.ExecChecked("nft", "list", "table", "ip6", "seen").StdOut;
+            Assert.That(counters, Does.Match(@"counter packets [1-9]\d* bytes \d+ comment ""node"""), counters);
+            Assert.That(counters, Does.Match(@"counter packets 0 bytes 0 comment ""pod"""), counters);
+        }
+        finally
+        {
+            to.Ns.Exec("nft", "delete", "table", "ip6", "seen");
+            to.Pod.Exec("nft", "delete", "table", "ip6", "seen");
         }
     }
 

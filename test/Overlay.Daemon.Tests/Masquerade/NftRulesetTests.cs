@@ -27,6 +27,34 @@ public class NftRulesetTests
     }
 
     [Test]
+    public void In_dual_stack_the_ip6_table_carries_the_same_rules_for_the_IPv6_network()
+    {
+        string script = NftRuleset.Render(Network, Subnet, ipMasq: true, forwardRules: true,
+            IPNetwork.Parse("2001:db8:100::/48"), IPNetwork.Parse("2001:db8:100:22::/64"));
+        string[] rules = script.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("ip6 ", StringComparison.Ordinal)).ToArray();
+
+        Assert.That(rules, Is.EqualTo(new[]
+        {
+            "ip6 saddr 2001:db8:100:22::/64 ip6 daddr 2001:db8:100::/48 return",
+            "ip6 saddr 2001:db8:100::/48 ip6 daddr 2001:db8:100:22::/64 return",
+            "ip6 saddr != 2001:db8:100::/48 ip6 daddr 2001:db8:100:22::/64 return",
+            "ip6 saddr 2001:db8:100::/48 ip6 daddr != ff00::/8 masquerade fully-random",
+            "ip6 saddr != 2001:db8:100::/48 ip6 daddr 2001:db8:100::/48 masquerade fully-random",
+            "ip6 saddr 2001:db8:100::/48 accept",
+            "ip6 daddr 2001:db8:100::/48 accept",
+        }));
+        Assert.That(script, Does.Contain("table ip6 overlay {\n"));
+    }
+
+    [Test]
+    public void A_single_stack_script_removes_an_ip6_table_left_from_dual_stack()
+    {
+        string script = NftRuleset.Render(Network, Subnet, ipMasq: true, forwardRules: true);
+        Assert.That(script, Does.EndWith("table ip6 overlay {}\ndelete table ip6 overlay\n"));
+        Assert.That(script, Does.Not.Contain("ip6 saddr"));
+    }
+
+    [Test]
     public void Forward_rules_accept_the_pod_network_both_ways()
     {
         string script = NftRuleset.Render(Network, Subnet, ipMasq: false, forwardRules: true);
@@ -54,6 +82,15 @@ public class NftRulesetTests
             ns.ExecChecked("nft", "-f", file);
             ns.ExecChecked("nft", "-f", file); // and again, over the existing table
             Assert.That(ns.ExecChecked("nft", "list", "table", "ip", "overlay").StdOut, Does.Contain("masquerade random-fully").Or.Contain("masquerade fully-random"));
+
+            // Dual stack, then back to single stack: the ip6 table comes and goes.
+            File.WriteAllText(file, NftRuleset.Render(Network, Subnet, ipMasq: true, forwardRules: true,
+                IPNetwork.Parse("2001:db8:100::/48"), IPNetwork.Parse("2001:db8:100:22::/64")));
+            ns.ExecChecked("nft", "-f", file);
+            Assert.That(ns.ExecChecked("nft", "list", "table", "ip6", "overlay").StdOut, Does.Contain("ip6 saddr 2001:db8:100::/48").And.Contain("masquerade"));
+            File.WriteAllText(file, script);
+            ns.ExecChecked("nft", "-f", file);
+            Assert.That(ns.Exec("nft", "list", "table", "ip6", "overlay").ExitCode, Is.Not.Zero);
         }
         finally
         {
