@@ -270,7 +270,7 @@ public sealed class OverlayNode : BackgroundService
                             ? reconciler.TryApplyLeaseChanges(updates.SelectMany(u => u.Changes).Select(c => (c.Subnet, c.Kind == LeaseChangeKind.Removed ? null : c.Lease)))
                             : null;
                         fullPass = delta is null;
-                        ReconcileResult result = delta ?? reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index, dumpKernel: !ready || drift);
+                        ReconcileResult result = delta ?? reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index);
                         if (ready && drift)
                         {
                             _status.AddRepairs(result.Changes);
