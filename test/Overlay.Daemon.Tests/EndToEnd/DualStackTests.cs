@@ -9,45 +9,15 @@ namespace Overlay.Daemon.Tests.EndToEnd;
 /// from FLANNEL_SUBNET and one from FLANNEL_IPV6_SUBNET: flannel-v6.1 carries the IPv6 pod traffic.
 /// </summary>
 [NonParallelizable]
-public class DualStackTests
+public class DualStackTests : PodClusterFixture
 {
     private const string DeviceV6 = "flannel-v6.1";
 
     private const string Config =
         "{\"Network\":\"198.18.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":\"2001:db8:100::/48\",\"Backend\":{\"Type\":\"vxlan\"}}";
 
-    private OverlayCluster _cluster = null!;
-
-    [OneTimeSetUp]
-    public async Task StartCluster()
-    {
-        Root.Require();
-        _cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
-        {
-            Overlayd = Daemon.Path,
-            Nodes = 3,
-            NetworkConfig = Config,
-            DaemonArgs = ["--resync-interval", "30s", "--ip-masq"],
-            IPv6Underlay = true,
-        });
-        foreach (ClusterNode node in _cluster.Nodes)
-        {
-            node.WaitForSubnetFile();
-            node.AddPod();
-        }
-    }
-
-    [OneTimeTearDown]
-    public async Task StopCluster()
-    {
-        if (_cluster is not null)
-        {
-            await _cluster.DisposeAsync();
-        }
-    }
-
-    [TearDown]
-    public void AttachLogs() => _cluster?.AttachLogsIfFailed();
+    protected override OverlayClusterOptions ClusterOptions() =>
+        Daemon.ClusterOptions(args: ["--resync-interval", "30s", "--ip-masq"], config: Config, ipv6Underlay: true);
 
     private static List<string> RoutesV6(NetNs ns) =>
         ns.IpJson("-6", "route", "show", "dev", DeviceV6).EnumerateArray()
@@ -88,8 +58,8 @@ public class DualStackTests
     [Order(1)]
     public void Each_node_has_a_flannel_v6_device_on_its_IPv6_underlay_address_and_a_lease_naming_it()
     {
-        IReadOnlyDictionary<string, string> leases = _cluster.LeasesInEtcd();
-        foreach (ClusterNode node in _cluster.Nodes)
+        IReadOnlyDictionary<string, string> leases = Cluster.LeasesInEtcd();
+        foreach (ClusterNode node in Cluster.Nodes)
         {
             JsonElement link = node.Ns.IpJson("-d", "link", "show", DeviceV6)[0];
             JsonElement vxlan = link.GetProperty("linkinfo").GetProperty("info_data");
@@ -120,9 +90,9 @@ public class DualStackTests
     [Order(2)]
     public void Each_node_holds_an_IPv6_neighbour_FDB_entry_and_onlink_route_per_peer_and_still_its_IPv4_ones()
     {
-        foreach (ClusterNode node in _cluster.Nodes)
+        foreach (ClusterNode node in Cluster.Nodes)
         {
-            foreach (ClusterNode peer in _cluster.Nodes.Where(p => p != node))
+            foreach (ClusterNode peer in Cluster.Nodes.Where(p => p != node))
             {
                 Assert.That(Poll.Until(() => HoldsIPv6EntriesFor(node, peer)), Is.True,
                     $"{node.Name} lacks {peer.Name}'s IPv6 entries: routes [{string.Join("; ", RoutesV6(node.Ns))}], neighbours [{string.Join("; ", NeighboursV6(node.Ns))}], fdb [{string.Join("; ", FdbV6(node.Ns))}]");
@@ -131,7 +101,7 @@ public class DualStackTests
             Assert.That(RoutesV6(node.Ns), Has.Count.EqualTo(2), node.Name);
             Assert.That(NeighboursV6(node.Ns), Has.Count.EqualTo(2), node.Name);
             Assert.That(FdbV6(node.Ns), Has.Count.EqualTo(2), node.Name);
-            Assert.That(Kernel.RoutesToAll(node, _cluster.Nodes), Is.True, $"{node.Name}: the IPv4 routes");
+            Assert.That(Kernel.RoutesToAll(node, Cluster.Nodes), Is.True, $"{node.Name}: the IPv4 routes");
             Assert.That(Kernel.Fdb(node.Ns), Has.Count.EqualTo(2), $"{node.Name}: the IPv4 FDB entries");
             Assert.That(node.DaemonOutput, Does.Not.Contain("kernel change failed").And.Not.Contain("is not programmed"), node.Name);
             Assert.That(node.DaemonOutput, Does.Contain($"dual stack: IPv6 device {DeviceV6}, local and public IPv6 {node.UnderlayAddressV6}"), node.Name);
@@ -142,9 +112,9 @@ public class DualStackTests
     [Order(3)]
     public void A_pod_reaches_the_pods_on_every_other_node_over_IPv6_and_IPv4()
     {
-        foreach (ClusterNode from in _cluster.Nodes)
+        foreach (ClusterNode from in Cluster.Nodes)
         {
-            foreach (ClusterNode to in _cluster.Nodes.Where(n => n != from))
+            foreach (ClusterNode to in Cluster.Nodes.Where(n => n != from))
             {
                 Assert.That(to.PodAddressV6, Does.StartWith("2001:db8:100:"));
                 Assert.That(Poll.Until(() => from.Pod!.Ping(to.PodAddressV6!)), Is.True, $"{from.Name} pod -> {to.Name} pod {to.PodAddressV6}");
@@ -157,8 +127,8 @@ public class DualStackTests
     [Order(3)]
     public void With_ip_masq_IPv6_pod_traffic_keeps_its_address_inside_the_pod_network_and_is_masqueraded_leaving_it()
     {
-        ClusterNode from = _cluster.Nodes[0];
-        ClusterNode to = _cluster.Nodes[2];
+        ClusterNode from = Cluster.Nodes[0];
+        ClusterNode to = Cluster.Nodes[2];
         Assert.That(from.Ns.ExecChecked("nft", "list", "table", "ip6", "overlay").StdOut,
             Does.Contain($"ip6 saddr {from.LeaseSubnetV6}").And.Contain("masquerade"));
 
@@ -192,8 +162,8 @@ public class DualStackTests
     [Order(4)]
     public void An_IPv6_route_neighbour_and_FDB_entry_deleted_by_hand_come_back_within_a_second()
     {
-        ClusterNode node = _cluster.Nodes[0];
-        ClusterNode peer = _cluster.Nodes[1];
+        ClusterNode node = Cluster.Nodes[0];
+        ClusterNode peer = Cluster.Nodes[1];
         Assert.That(Poll.Until(() => HoldsIPv6EntriesFor(node, peer)), Is.True);
         string subnet = peer.LeaseSubnetV6!;
         string mac = MacOf(peer.Ns, DeviceV6);
@@ -215,13 +185,13 @@ public class DualStackTests
     [Order(5)]
     public void A_deleted_IPv6_device_is_recreated_with_its_MAC_and_reprogrammed()
     {
-        ClusterNode node = _cluster.Nodes[1];
+        ClusterNode node = Cluster.Nodes[1];
         string mac = MacOf(node.Ns, DeviceV6);
 
         node.Ns.ExecChecked("ip", "link", "del", DeviceV6);
 
         Assert.That(Poll.Until(() => node.Ns.Exec("ip", "link", "show", DeviceV6).ExitCode == 0
-            && _cluster.Nodes.Where(p => p != node).All(p => HoldsIPv6EntriesFor(node, p)), TimeSpan.FromSeconds(5)), Is.True);
+            && Cluster.Nodes.Where(p => p != node).All(p => HoldsIPv6EntriesFor(node, p)), TimeSpan.FromSeconds(5)), Is.True);
         Assert.That(MacOf(node.Ns, DeviceV6), Is.EqualTo(mac), "the IPv6 VTEP MAC must survive");
     }
 
@@ -229,7 +199,7 @@ public class DualStackTests
     [Order(6)]
     public void At_start_IPv6_entries_left_for_a_node_that_is_gone_are_removed_and_the_peers_kept()
     {
-        ClusterNode node = _cluster.Nodes[0];
+        ClusterNode node = Cluster.Nodes[0];
         Assert.That(node.StopDaemon(), Is.Zero);
         node.Ns.ExecChecked("ip", "-6", "neigh", "replace", "2001:db8:100:99::", "lladdr", "0e:06:00:00:00:99", "dev", DeviceV6, "nud", "permanent");
         // As a previous overlayd or flanneld leaves it: NUD_PERMANENT only (`bridge fdb ... permanent` would add NUD_NOARP,
@@ -248,25 +218,25 @@ public class DualStackTests
             && !NeighboursV6(node.Ns).Any(n => n.StartsWith("2001:db8:100:99:: ", StringComparison.Ordinal))
             && !FdbV6(node.Ns).Contains("0e:06:00:00:00:99 2001:db8:1::99")), Is.True,
             $"leftovers still there: routes [{string.Join("; ", RoutesV6(node.Ns))}], neighbours [{string.Join("; ", NeighboursV6(node.Ns))}], fdb [{string.Join("; ", FdbV6(node.Ns))}]");
-        Assert.That(_cluster.Nodes.Skip(1).All(p => HoldsIPv6EntriesFor(node, p)), Is.True, "the live peers stay programmed");
+        Assert.That(Cluster.Nodes.Skip(1).All(p => HoldsIPv6EntriesFor(node, p)), Is.True, "the live peers stay programmed");
     }
 
     [Test]
     [Order(7)]
     public void A_deleted_lease_takes_its_IPv6_entries_away_on_the_other_nodes()
     {
-        ClusterNode leaving = _cluster.Nodes[2];
+        ClusterNode leaving = Cluster.Nodes[2];
         string subnet = leaving.LeaseSubnetV6!;
         string mac = MacOf(leaving.Ns, DeviceV6);
-        foreach (ClusterNode node in _cluster.Nodes.Take(2))
+        foreach (ClusterNode node in Cluster.Nodes.Take(2))
         {
             Assert.That(Poll.Until(() => HoldsIPv6EntriesFor(node, leaving)), Is.True, $"{node.Name} before the deletion");
         }
 
         leaving.KillDaemon();
-        _cluster.Etcd.Etcdctl("del", leaving.LeaseKey).EnsureSuccess();
+        Cluster.Etcd.Etcdctl("del", leaving.LeaseKey).EnsureSuccess();
 
-        foreach (ClusterNode node in _cluster.Nodes.Take(2))
+        foreach (ClusterNode node in Cluster.Nodes.Take(2))
         {
             Assert.That(Poll.Until(() => !RoutesV6(node.Ns).Any(r => r.StartsWith(subnet + " ", StringComparison.Ordinal))), Is.True, $"route to {subnet} still on {node.Name}");
             Assert.That(Poll.Until(() => !NeighboursV6(node.Ns).Any(n => n.StartsWith(AddressOf(subnet) + " ", StringComparison.Ordinal))), Is.True, $"neighbour still on {node.Name}");

@@ -4,43 +4,19 @@ namespace Overlay.Daemon.Tests.EndToEnd;
 
 /// <summary>Three nodes, a pod on each: the overlay carries pod and node traffic across nodes without NAT.</summary>
 [NonParallelizable]
-public class PodConnectivityTests
+public class PodConnectivityTests : PodClusterFixture
 {
-    private OverlayCluster _cluster = null!;
-
-    [OneTimeSetUp]
-    public async Task StartCluster()
-    {
-        Root.Require();
-        _cluster = await Daemon.StartClusterAsync(args: ["--resync-interval", "5s", "--ip-masq"]);
-        foreach (ClusterNode node in _cluster.Nodes)
-        {
-            node.WaitForSubnetFile();
-            node.AddPod();
-        }
-    }
-
-    [OneTimeTearDown]
-    public async Task StopCluster()
-    {
-        if (_cluster is not null)
-        {
-            await _cluster.DisposeAsync();
-        }
-    }
-
-    [TearDown]
-    public void AttachLogs() => _cluster?.AttachLogsIfFailed();
+    protected override OverlayClusterOptions ClusterOptions() => Daemon.ClusterOptions(args: ["--resync-interval", "5s", "--ip-masq"]);
 
     [Test]
     public void Every_node_gets_a_distinct_subnet_of_the_network_and_a_flannel_subnet_file()
     {
-        var subnets = _cluster.Nodes.Select(n => n.Subnet).ToList();
+        var subnets = Cluster.Nodes.Select(n => n.Subnet).ToList();
 
         Assert.That(subnets, Is.Unique);
         Assert.That(subnets, Has.All.Match(@"^198\.18\.\d+\.1/24$"));
-        Assert.That(_cluster.LeasesInEtcd().Keys, Is.EquivalentTo(_cluster.Nodes.Select(n => n.LeaseKey)));
-        IReadOnlyDictionary<string, string> env = _cluster.Nodes[0].WaitForSubnetFile();
+        Assert.That(Cluster.LeasesInEtcd().Keys, Is.EquivalentTo(Cluster.Nodes.Select(n => n.LeaseKey)));
+        IReadOnlyDictionary<string, string> env = Cluster.Nodes[0].WaitForSubnetFile();
         Assert.That(env["FLANNEL_NETWORK"], Is.EqualTo("198.18.0.0/16"));
         Assert.That(env["FLANNEL_MTU"], Is.EqualTo("1450"));
         Assert.That(env["FLANNEL_IPMASQ"], Is.EqualTo("true"));
@@ -49,9 +25,9 @@ public class PodConnectivityTests
     [Test]
     public void A_pod_reaches_the_pods_on_every_other_node()
     {
-        foreach (ClusterNode from in _cluster.Nodes)
+        foreach (ClusterNode from in Cluster.Nodes)
         {
-            foreach (ClusterNode to in _cluster.Nodes.Where(n => n != from))
+            foreach (ClusterNode to in Cluster.Nodes.Where(n => n != from))
             {
                 Assert.That(Poll.Until(() => from.Pod!.Ping(to.PodAddress)), Is.True, $"{from.Name} pod -> {to.Name} pod {to.PodAddress}");
             }
@@ -61,8 +37,8 @@ public class PodConnectivityTests
     [Test]
     public void A_node_reaches_remote_pods_and_a_pod_reaches_remote_nodes()
     {
-        ClusterNode a = _cluster.Nodes[0];
-        ClusterNode b = _cluster.Nodes[1];
+        ClusterNode a = Cluster.Nodes[0];
+        ClusterNode b = Cluster.Nodes[1];
 
         Assert.That(Poll.Until(() => a.Ns.Ping(b.PodAddress)), Is.True, "node -> remote pod");
         Assert.That(Poll.Until(() => a.Pod!.Ping(b.UnderlayAddress)), Is.True, "pod -> remote node");
@@ -71,8 +47,8 @@ public class PodConnectivityTests
     [Test]
     public void The_receiving_pod_sees_the_sending_pods_own_address()
     {
-        ClusterNode from = _cluster.Nodes[0];
-        ClusterNode to = _cluster.Nodes[2];
+        ClusterNode from = Cluster.Nodes[0];
+        ClusterNode to = Cluster.Nodes[2];
         string table = "seen";
         to.Pod!.ExecChecked("nft", "add", "table", "ip", table);
         to.Pod.ExecChecked("nft", "add", "chain", "ip", table, "in", "{ type filter hook input priority 0; }");
@@ -87,8 +63,8 @@ public class PodConnectivityTests
     [Test]
     public void Each_node_holds_a_neighbour_an_FDB_entry_and_a_route_per_peer()
     {
-        ClusterNode node = _cluster.Nodes[0];
-        Assert.That(Poll.Until(() => Kernel.RoutesToAll(node, _cluster.Nodes)), Is.True);
+        ClusterNode node = Cluster.Nodes[0];
+        Assert.That(Poll.Until(() => Kernel.RoutesToAll(node, Cluster.Nodes)), Is.True);
 
         Assert.That(Kernel.Neighbours(node.Ns), Has.Count.EqualTo(2));
         Assert.That(Kernel.Fdb(node.Ns).Select(f => f.Split(' ')[1]), Is.EquivalentTo(new[] { "192.0.2.12", "192.0.2.13" }));
@@ -99,7 +75,7 @@ public class PodConnectivityTests
     [Test]
     public void The_masquerade_rules_are_in_place_and_come_back_after_a_flush()
     {
-        ClusterNode node = _cluster.Nodes[1];
+        ClusterNode node = Cluster.Nodes[1];
         Assert.That(node.Ns.ExecChecked("nft", "list", "table", "ip", "overlay").StdOut, Does.Contain("masquerade"));
 
         node.Ns.ExecChecked("nft", "flush", "table", "ip", "overlay");
@@ -111,7 +87,7 @@ public class PodConnectivityTests
     [Test]
     public void The_health_endpoints_answer_and_the_metrics_count_the_peers()
     {
-        ClusterNode node = _cluster.Nodes[2];
+        ClusterNode node = Cluster.Nodes[2];
 
         Assert.That(Kernel.HttpGet(node, "/healthz"), Does.StartWith("HTTP/1.1 200"));
         Assert.That(Kernel.HttpGet(node, "/readyz"), Does.StartWith("HTTP/1.1 200"));
