@@ -75,6 +75,11 @@ internal static class ColdStartBenchmark
                         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pid {daemon.Id}: VmRSS {rss:F1} MiB, VmHWM {hwm:F1} MiB"));
                     }
 
+                    if (args.Contains("--log"))
+                    {
+                        Console.Error.WriteLine(node.DaemonOutput);
+                    }
+
                     // Restart: SIGKILL, the device and its 3×N entries stay; subnet.env stays too (the daemon leaves it
                     // as it is when unchanged), so the restart is timed to the "ready:" line.
                     node.KillDaemon();
