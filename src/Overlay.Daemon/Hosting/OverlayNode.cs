@@ -170,6 +170,24 @@ public sealed class OverlayNode : BackgroundService
         IReadOnlyList<Lease> leases = [];
         bool ready = false;
 
+        // A device deleted by someone is recreated with its MAC and address; a present one gets its MAC re-asserted.
+        void CheckDevice(AddressFamily family, string name, VxlanInfo wanted, int mtu, IPNetwork ownSubnet, IPNetwork podNetwork)
+        {
+            int repairs = 0;
+            if (!reconciler.DeviceExists(name, family))
+            {
+                Log.DeviceGone(_logger, name);
+                reconciler.EnsureDevice(name, wanted, mtu, family == AddressFamily.InterNetworkV6 ? reconciler.DeviceMacV6 : reconciler.DeviceMac);
+                repairs = 1;
+            }
+            else
+            {
+                reconciler.ReassertMac(name, family);
+            }
+
+            _status.AddRepairs(repairs + reconciler.EnsureAddress(ownSubnet, podNetwork));
+        }
+
         try
         {
             await foreach (Trigger first in _triggers.Reader.ReadAllAsync(ct))
@@ -230,31 +248,10 @@ public sealed class OverlayNode : BackgroundService
 
                     if (kinds.Contains(TriggerKind.Device) || kinds.Contains(TriggerKind.Resync))
                     {
-                        if (!reconciler.DeviceExists(deviceName))
-                        {
-                            Log.DeviceGone(_logger, deviceName);
-                            reconciler.EnsureDevice(deviceName, vxlan, deviceMtu, reconciler.DeviceMac);
-                            _status.AddRepairs(1 + reconciler.EnsureAddress(own.Subnet.IPv4, config.Network));
-                        }
-                        else
-                        {
-                            reconciler.ReassertMac(deviceName);
-                            _status.AddRepairs(reconciler.EnsureAddress(own.Subnet.IPv4, config.Network));
-                        }
-
+                        CheckDevice(AddressFamily.InterNetwork, deviceName, vxlan, deviceMtu, own.Subnet.IPv4, config.Network);
                         if (vxlanV6 is not null && own.Subnet.IPv6 is { } ownV6)
                         {
-                            if (!reconciler.DeviceExists(deviceNameV6, AddressFamily.InterNetworkV6))
-                            {
-                                Log.DeviceGone(_logger, deviceNameV6);
-                                reconciler.EnsureDevice(deviceNameV6, vxlanV6, deviceMtuV6, reconciler.DeviceMacV6);
-                                _status.AddRepairs(1 + reconciler.EnsureAddress(ownV6, config.IPv6!.Network));
-                            }
-                            else
-                            {
-                                reconciler.ReassertMac(deviceNameV6, AddressFamily.InterNetworkV6);
-                                _status.AddRepairs(reconciler.EnsureAddress(ownV6, config.IPv6!.Network));
-                            }
+                            CheckDevice(AddressFamily.InterNetworkV6, deviceNameV6, vxlanV6, deviceMtuV6, ownV6, config.IPv6!.Network);
                         }
                     }
 
