@@ -12,29 +12,36 @@ public sealed class NftTable
 {
     private readonly string _nft;
     private string? _applied;
+    private string[] _families = [];
 
     public NftTable(string nft = "nft")
     {
         _nft = nft;
     }
 
-    /// <summary>Replaces the table with <paramref name="script"/> in one transaction.</summary>
+    /// <summary>Replaces the tables with <paramref name="script"/> in one transaction.</summary>
     public async Task ApplyAsync(string script, CancellationToken ct)
     {
         await RunAsync(["-f", "-"], script, ct);
+        // Only the tables the script fills are checked afterwards (single stack: one nft run per check).
+        _families = [.. new[] { NftRuleset.Family, NftRuleset.Family6 }.Where(f => script.Contains($"table {f} {NftRuleset.Table} {{\n", StringComparison.Ordinal))];
         _applied = await ListAsync(ct);
     }
 
-    /// <summary>True when the table still reads back as it did right after the last apply.</summary>
+    /// <summary>True when the tables still read back as they did right after the last apply.</summary>
     public async Task<bool> IsIntactAsync(CancellationToken ct) =>
         _applied is not null && string.Equals(await ListAsync(ct), _applied, StringComparison.Ordinal);
 
-    /// <summary>Both of overlayd's tables as nft lists them; a missing table reads as nothing.</summary>
-    public async Task<string?> ListAsync(CancellationToken ct)
+    /// <summary>The tables the last script filled, as nft lists them; a missing table reads as nothing.</summary>
+    private async Task<string?> ListAsync(CancellationToken ct)
     {
-        string? ipv4 = await ListTableAsync(NftRuleset.Family, ct);
-        string? ipv6 = await ListTableAsync(NftRuleset.Family6, ct);
-        return ipv4 is null && ipv6 is null ? null : $"{ipv4}{ipv6}";
+        string? listed = null;
+        foreach (string family in _families)
+        {
+            listed += await ListTableAsync(family, ct);
+        }
+
+        return listed;
     }
 
     private async Task<string?> ListTableAsync(string family, CancellationToken ct)
