@@ -25,6 +25,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "another node wrote {Subnet} first (attempt {Attempt}); looking again")]
     public static partial void AcquireRaceLost(this ILogger logger, SubnetKey subnet, int attempt);
 
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "another node created a lease with the same IPv6 subnet first ({Holder}); giving up {Subnet}")]
+    public static partial void IPv6RaceLost(this ILogger logger, SubnetKey subnet, SubnetKey holder);
+
     [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "node {Owner} gets no subnet: {Reason}")]
     public static partial void OutOfSubnets(this ILogger logger, string owner, string reason);
 

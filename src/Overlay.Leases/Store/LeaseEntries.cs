@@ -4,8 +4,8 @@ using Overlay.Core.Leases;
 
 namespace Overlay.Leases;
 
-/// <summary>A lease read from etcd with the key's mod revision.</summary>
-internal readonly record struct LeaseEntry(Lease Lease, long ModRevision);
+/// <summary>A lease read from etcd with the key's mod and create revisions.</summary>
+internal readonly record struct LeaseEntry(Lease Lease, long ModRevision, long CreateRevision = 0);
 
 /// <summary>Reads etcd key-values under the subnets folder as leases, or says why one is not a lease.</summary>
 internal static class LeaseEntries

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Mvccpb;
+using Overlay.Core.Addressing;
 using Overlay.Core.Allocation;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
@@ -180,11 +181,18 @@ public sealed class LeaseStore
                 else
                 {
                     grant ??= await GrantAsync(ct).ConfigureAwait(false);
-                    Compare guard = decision.Outcome == AllocationOutcome.ReuseLease && listing.Find(subnet) is { } held
-                        ? ModRevisionIs(key, held.ModRevision)
-                        : KeyIsAbsent(key);
+                    bool newKey = !(decision.Outcome == AllocationOutcome.ReuseLease && listing.Find(subnet) is { });
+                    Compare guard = newKey ? KeyIsAbsent(key) : ModRevisionIs(key, listing.Find(subnet)!.Value.ModRevision);
                     TxnResponse created = await PutIfAsync(key, value, grant.Id, guard, ct).ConfigureAwait(false);
-                    if (created.Succeeded)
+                    if (created.Succeeded && newKey && subnet.IPv6 is not null
+                        && await EarlierIPv6HolderAsync(subnet, created.Header.Revision, ct).ConfigureAwait(false) is { } holder)
+                    {
+                        // Two nodes picked the same IPv6 subnet under different IPv4 subnets at once (the keys differ,
+                        // so version == 0 let both through): the key etcd created first keeps it, this one looks again.
+                        logger.IPv6RaceLost(subnet, holder);
+                        await DeleteIfUnchangedAsync(key, created.Header.Revision, "give up a colliding lease", ct).ConfigureAwait(false);
+                    }
+                    else if (created.Succeeded)
                     {
                         used = true;
                         logger.Acquired(subnet, decision.Outcome, decision.Reason);
@@ -365,7 +373,7 @@ public sealed class LeaseStore
             {
                 if (LeaseEntries.TryParse(session.Prefix, kv, out EtcdLease? lease, out SkippedEntry? bad))
                 {
-                    entries.Add(new LeaseEntry(lease, kv.ModRevision));
+                    entries.Add(new LeaseEntry(lease, kv.ModRevision, kv.CreateRevision));
                 }
                 else
                 {
@@ -432,20 +440,40 @@ public sealed class LeaseStore
 
     private async Task DeleteStaleAsync(LeaseEntry? entry, CancellationToken ct)
     {
-        if (entry is not { } stale)
-        {
-            return;
-        }
-
-        string key = stale.Lease.Subnet.ToEtcdKey(session.Prefix);
-        var txn = new TxnRequest();
-        txn.Compare.Add(ModRevisionIs(key, stale.ModRevision));
-        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) } });
-        TxnResponse response = await session.CallAsync("delete stale lease", o => session.Kv.TxnAsync(txn, o).ResponseAsync, ct).ConfigureAwait(false);
-        if (response.Succeeded)
+        if (entry is { } stale && await DeleteIfUnchangedAsync(stale.Lease.Subnet.ToEtcdKey(session.Prefix), stale.ModRevision, "delete stale lease", ct).ConfigureAwait(false))
         {
             logger.StaleLeaseDeleted(stale.Lease.Subnet);
         }
+    }
+
+    /// <summary>Deletes <paramref name="key"/> if it is still at <paramref name="modRevision"/>; true when it was.</summary>
+    private async Task<bool> DeleteIfUnchangedAsync(string key, long modRevision, string operation, CancellationToken ct)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(ModRevisionIs(key, modRevision));
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(key) } });
+        TxnResponse response = await session.CallAsync(operation, o => session.Kv.TxnAsync(txn, o).ResponseAsync, ct).ConfigureAwait(false);
+        return response.Succeeded;
+    }
+
+    /// <summary>
+    /// Another lease whose IPv6 subnet overlaps <paramref name="ours"/>' and whose key etcd created before ours (at
+    /// <paramref name="createdAt"/>), or null. Of two keys created concurrently, the later creator always sees the
+    /// earlier one here, so exactly one of them gives way.
+    /// </summary>
+    private async Task<SubnetKey?> EarlierIPv6HolderAsync(SubnetKey ours, long createdAt, CancellationToken ct)
+    {
+        Listing listing = await ListEntriesAsync(ct).ConfigureAwait(false);
+        foreach (LeaseEntry entry in listing.Entries)
+        {
+            if (entry.Lease.Subnet != ours && entry.CreateRevision < createdAt
+                && entry.Lease.Subnet.IPv6 is { } theirs && IPAddressMath.Overlaps(theirs, ours.IPv6!.Value))
+            {
+                return entry.Lease.Subnet;
+            }
+        }
+
+        return null;
     }
 
     private Task<RangeResponse> RangeAsync(string key, bool prefix, CancellationToken ct)

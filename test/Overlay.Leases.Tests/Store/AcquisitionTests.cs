@@ -218,6 +218,50 @@ public sealed class AcquisitionTests : EtcdFixture
     }
 
     [Test]
+    public async Task Concurrent_dual_stack_acquirers_never_share_an_IPv6_subnet_when_one_is_left()
+    {
+        // 64 IPv4 subnets but one IPv6 subnet: the keys differ, so only the IPv6 check keeps two nodes apart.
+        NetworkConfig config = Config("""{"Network":"198.18.0.0/16","SubnetMax":"198.18.64.0","EnableIPv6":true,"IPv6Network":"2001:db8:1::/56","IPv6SubnetMin":"2001:db8:1:5::","IPv6SubnetMax":"2001:db8:1:5::","Backend":{"Type":"vxlan"}}""");
+        (ConcurrentBag<OwnLease> leases, ConcurrentBag<Exception> errors) = await AcquireConcurrentlyAsync(config, 8);
+
+        Assert.That(leases, Has.Count.EqualTo(1));
+        Assert.That(leases.Single().Subnet.IPv6.ToString(), Is.EqualTo("2001:db8:1:5::/64"));
+        Assert.That(errors, Has.Count.EqualTo(7).And.All.TypeOf<OutOfSubnetsException>());
+        Assert.That(Stored(Etcd, SubnetsPrefix), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Ten_concurrent_dual_stack_acquirers_for_ten_IPv6_subnets_get_one_each()
+    {
+        NetworkConfig config = Config("""{"Network":"198.18.0.0/16","SubnetMax":"198.18.64.0","EnableIPv6":true,"IPv6Network":"2001:db8:1::/56","IPv6SubnetMin":"2001:db8:1:1::","IPv6SubnetMax":"2001:db8:1:a::","Backend":{"Type":"vxlan"}}""");
+        (ConcurrentBag<OwnLease> leases, ConcurrentBag<Exception> errors) = await AcquireConcurrentlyAsync(config, 10);
+
+        Assert.That(errors, Is.Empty);
+        Assert.That(leases.Select(l => l.Subnet.IPv6).Distinct().Count(), Is.EqualTo(10));
+        IReadOnlyList<StoredKey> stored = Stored(Etcd, SubnetsPrefix);
+        Assert.That(stored.Select(k => k.Key.Split('&')[1]).Distinct().Count(), Is.EqualTo(10), string.Join("\n", stored.Select(k => k.Key)));
+    }
+
+    private async Task<(ConcurrentBag<OwnLease> Leases, ConcurrentBag<Exception> Errors)> AcquireConcurrentlyAsync(NetworkConfig config, int nodes)
+    {
+        ConcurrentBag<OwnLease> leases = [];
+        ConcurrentBag<Exception> errors = [];
+        await Task.WhenAll(Enumerable.Range(1, nodes).Select(n => Task.Run(async () =>
+        {
+            NodeIdentity node = Node(n) with { PublicIPv6 = System.Net.IPAddress.Parse($"2001:db8:ffff::{n}") };
+            try
+            {
+                leases.Add(await Store.AcquireAsync(config, node, Attributes(node) with { PublicIPv6 = $"2001:db8:ffff::{n}" }, null, CancellationToken.None));
+            }
+            catch (OutOfSubnetsException e)
+            {
+                errors.Add(e);
+            }
+        })));
+        return (leases, errors);
+    }
+
+    [Test]
     public async Task Release_deletes_the_key_and_reports_whether_it_existed()
     {
         NodeIdentity node = Node(1);
