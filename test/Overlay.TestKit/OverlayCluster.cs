@@ -279,12 +279,28 @@ public sealed class ClusterNode
     {
         Process daemon = _daemon ?? throw new InvalidOperationException($"overlayd does not run on {Name}");
         Shell.Run("kill", "-TERM", daemon.Id.ToString(CultureInfo.InvariantCulture));
-        if (!daemon.WaitForExit(timeout ?? TimeSpan.FromSeconds(15)))
+        if (!WaitForDaemonExit(timeout ?? TimeSpan.FromSeconds(15)))
         {
             throw new TimeoutException($"overlayd on {Name} did not exit after SIGTERM:\n{DaemonOutput}");
         }
 
         return daemon.ExitCode;
+    }
+
+    /// <summary>
+    /// True once the daemon has exited and <see cref="DaemonOutput"/> holds all it wrote: the timed wait returns at
+    /// the exit, before the last lines are read from its pipes; the untimed wait after it reads them to the end.
+    /// </summary>
+    public bool WaitForDaemonExit(TimeSpan timeout)
+    {
+        Process daemon = _daemon ?? throw new InvalidOperationException($"overlayd was not started on {Name}");
+        if (!daemon.WaitForExit(timeout))
+        {
+            return false;
+        }
+
+        daemon.WaitForExit();
+        return true;
     }
 
     /// <summary>subnet.env's values, or null while it does not exist.</summary>

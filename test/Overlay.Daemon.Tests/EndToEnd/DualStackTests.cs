@@ -264,7 +264,7 @@ public class DualStackStartupTests
         ClusterNode node = cluster.Nodes[0];
 
         System.Diagnostics.Process daemon = node.StartDaemon();
-        Assert.That(daemon.WaitForExit(30_000), Is.True, "overlayd should give up at once:\n" + node.DaemonOutput);
+        Assert.That(node.WaitForDaemonExit(TimeSpan.FromSeconds(30)), Is.True, "overlayd should give up at once:\n" + node.DaemonOutput);
         Assert.That(daemon.ExitCode, Is.EqualTo(1));
         Assert.That(node.DaemonOutput, Does.Contain("eth0 has no global IPv6 address").And.Contain("--public-ipv6"));
         Assert.That(node.ReadSubnetFile(), Is.Null, "no lease, no subnet.env");
