@@ -16,22 +16,9 @@ public enum DeviceAction
 
 public sealed record DevicePlan(DeviceAction Action, string Reason);
 
-/// <summary>Decides what to do with the VXLAN device, purely, from what the kernel has.</summary>
+/// <summary>Decides what to do with a VXLAN device, purely, from what the kernel has (names and MTUs: VxlanFamily).</summary>
 public static class VxlanDevicePlan
 {
-    /// <summary>VXLAN over IPv4 adds 50 bytes: outer IPv4 (20), UDP (8), VXLAN (8), inner Ethernet (14).</summary>
-    public const int IPv4Overhead = 50;
-
-    public const int IPv6Overhead = 70;
-
-    public static string DeviceName(int vni) => "flannel." + vni.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>flannel's IPv6 device in dual-stack mode: <c>flannel-v6.VNI</c>.</summary>
-    public static string DeviceNameV6(int vni) => "flannel-v6." + vni.ToString(CultureInfo.InvariantCulture);
-
-    public static int DeviceMtu(int underlayMtu, bool ipv6Underlay = false) =>
-        underlayMtu - (ipv6Underlay ? IPv6Overhead : IPv4Overhead);
-
     public static DevicePlan Decide(LinkInfo? existing, VxlanInfo wanted)
     {
         if (existing is null)

@@ -115,34 +115,37 @@ public sealed class OverlayNode : BackgroundService
         string machineId = NodeIdentityDerivation.ReadMachineId(_options.MachineIdFile ?? NodeIdentityDerivation.MachineIdPath);
         NodeIdentity self = NodeIdentityDerivation.Create(_options.NodeName, machineId, underlay.PublicIP, publicIPv6);
 
-        string deviceName = VxlanDevicePlan.DeviceName(backend.Vni);
+        // One device per family: flannel.VNI, and in dual stack flannel-v6.VNI, the same recipe over the IPv6
+        // underlay with a MAC of its own and 70 bytes of overhead.
         int underlayMtu = backend.Mtu != 0 ? backend.Mtu : underlay.Interface.Mtu;
-        int deviceMtu = VxlanDevicePlan.DeviceMtu(underlayMtu);
         var vxlan = new VxlanInfo((uint)backend.Vni, underlay.LocalAddress, underlay.Interface.Index, (ushort)backend.EffectivePort, backend.Learning, backend.Gbp);
-        MacAddress derivedMac = MacAddress.FromBytes(NodeIdentityDerivation.VtepMac(self.OwnerId, backend.Vni));
         var reconciler = new KernelReconciler(netlink, _status, _logger);
-        reconciler.EnsureDevice(deviceName, vxlan, deviceMtu, derivedMac);
-
-        // flannel-v6.VNI: the same recipe over the IPv6 underlay, with a MAC of its own and 70 bytes of overhead.
-        string deviceNameV6 = VxlanDevicePlan.DeviceNameV6(backend.Vni);
-        int deviceMtuV6 = VxlanDevicePlan.DeviceMtu(underlayMtu, ipv6Underlay: true);
-        VxlanInfo? vxlanV6 = null;
-        if (ipv6Endpoint is { } endpoint)
-        {
-            Log.IPv6Underlay(_logger, deviceNameV6, endpoint.Address.ToString(), endpoint.Reason, deviceMtuV6);
-            vxlanV6 = vxlan with { Local = endpoint.Address };
-            MacAddress derivedMacV6 = MacAddress.FromBytes(NodeIdentityDerivation.VtepMac(self.OwnerId, backend.Vni, ipv6: true));
-            reconciler.EnsureDevice(deviceNameV6, vxlanV6, deviceMtuV6, derivedMacV6);
-        }
-
         var attributes = new LeaseAttributes
         {
             PublicIP = underlay.PublicIP.ToString(),
             PublicIPv6 = publicIPv6?.ToString(),
             BackendType = BackendConfig.VxlanType,
-            BackendData = new VxlanBackendData { Vni = backend.Vni, VtepMac = reconciler.DeviceMac.ToString() },
-            BackendV6Data = vxlanV6 is null ? null : new VxlanBackendData { Vni = backend.Vni, VtepMac = reconciler.DeviceMacV6.ToString() },
         };
+        foreach (VxlanFamily family in VxlanFamily.Of(config))
+        {
+            VxlanInfo local = vxlan;
+            if (family.IsIPv6)
+            {
+                if (ipv6Endpoint is not { } endpoint)
+                {
+                    continue;
+                }
+
+                local = vxlan with { Local = endpoint.Address };
+                Log.IPv6Underlay(_logger, family.DeviceName, endpoint.Address.ToString(), endpoint.Reason, underlayMtu - family.Overhead);
+            }
+
+            MacAddress derivedMac = MacAddress.FromBytes(NodeIdentityDerivation.VtepMac(self.OwnerId, backend.Vni, ipv6: family.IsIPv6));
+            attributes = reconciler.EnsureDevice(family.OnUnderlay(local, underlayMtu, derivedMac)).Advertise(attributes);
+        }
+
+        IReadOnlyList<VxlanFamily> families = reconciler.Families;
+        int deviceMtu = families[0].Mtu;
         SubnetKey? previous = SubnetEnvReader.PreviousSubnetFromFile(_options.SubnetFile);
         var keeper = new LeaseKeeper(store, config, self, attributes, previous, leaseOptions, _loggers.CreateLogger<LeaseKeeper>(), _time);
 
@@ -150,7 +153,7 @@ public sealed class OverlayNode : BackgroundService
         OwnLease own = await AcquireAsync(keeper, ct);
         Log.LeaseAcquired(_logger, own.Subnet.ToString(), own.How.ToString(), own.Expiration?.ToString("u", CultureInfo.InvariantCulture) ?? "never (reservation)");
         _status.SetLeaseExpiration(own.Expiration);
-        EnsureAddresses(reconciler, config, own, vxlanV6 is not null);
+        EnsureAddresses(reconciler, own);
         keeper.LeaseChanged += changed => _triggers.Writer.TryWrite(new Trigger(TriggerKind.OwnLease));
 
         var watcher = new LeaseWatcher(session, _loggers.CreateLogger<LeaseWatcher>());
@@ -159,7 +162,7 @@ public sealed class OverlayNode : BackgroundService
         [
             PumpLeasesAsync(watcher, keeper, background.Token),
             keeper.RunAsync(background.Token),
-            PumpKernelEventsAsync(reconciler, deviceName, config.Network, vxlanV6 is null ? null : (deviceNameV6, config.IPv6!.Network), background.Token),
+            PumpKernelEventsAsync(reconciler, background.Token),
             TickAsync(TriggerKind.Resync, _options.ResyncInterval, background.Token),
             TickAsync(TriggerKind.Rules, RulesCheckInterval, background.Token),
             SystemdNotify.WatchdogInterval() is { } watchdog ? TickAsync(TriggerKind.Watchdog, watchdog, background.Token) : Task.CompletedTask,
@@ -169,24 +172,6 @@ public sealed class OverlayNode : BackgroundService
         string rules = RenderRules(config, own);
         IReadOnlyList<Lease> leases = [];
         bool ready = false;
-
-        // A device deleted by someone is recreated with its MAC and address; a present one gets its MAC re-asserted.
-        void CheckDevice(AddressFamily family, string name, VxlanInfo wanted, int mtu, IPNetwork ownSubnet, IPNetwork podNetwork)
-        {
-            int repairs = 0;
-            if (!reconciler.DeviceExists(name, family))
-            {
-                Log.DeviceGone(_logger, name);
-                reconciler.EnsureDevice(name, wanted, mtu, family == AddressFamily.InterNetworkV6 ? reconciler.DeviceMacV6 : reconciler.DeviceMac);
-                repairs = 1;
-            }
-            else
-            {
-                reconciler.ReassertMac(name, family);
-            }
-
-            _status.AddRepairs(repairs + reconciler.EnsureAddress(ownSubnet, podNetwork));
-        }
 
         try
         {
@@ -234,7 +219,7 @@ public sealed class OverlayNode : BackgroundService
                     {
                         Log.SubnetChanged(_logger, own.Subnet.ToString(), current.Subnet.ToString());
                         own = current;
-                        EnsureAddresses(reconciler, config, own, vxlanV6 is not null);
+                        EnsureAddresses(reconciler, own);
                         rules = RenderRules(config, own);
                         await ApplyRulesAsync(nft, rules, ct);
                         WriteSubnetFile(config, own, deviceMtu);
@@ -248,10 +233,10 @@ public sealed class OverlayNode : BackgroundService
 
                     if (kinds.Contains(TriggerKind.Device) || kinds.Contains(TriggerKind.Resync))
                     {
-                        CheckDevice(AddressFamily.InterNetwork, deviceName, vxlan, deviceMtu, own.Subnet.IPv4, config.Network);
-                        if (vxlanV6 is not null && own.Subnet.IPv6 is { } ownV6)
+                        // A device deleted by someone is recreated with its MAC and address; a present one gets its MAC re-asserted.
+                        foreach (VxlanFamily family in families)
                         {
-                            CheckDevice(AddressFamily.InterNetworkV6, deviceNameV6, vxlanV6, deviceMtuV6, ownV6, config.IPv6!.Network);
+                            _status.AddRepairs(reconciler.CheckDevice(family, own.Subnet));
                         }
                     }
 
@@ -267,7 +252,7 @@ public sealed class OverlayNode : BackgroundService
                             ? reconciler.TryApplyLeaseChanges(updates.SelectMany(u => u.Changes).Select(c => (c.Subnet, c.Kind == LeaseChangeKind.Removed ? null : c.Lease)))
                             : null;
                         fullPass = delta is null;
-                        ReconcileResult result = delta ?? reconciler.Reconcile(config, leases, own.Subnet, underlay.Interface.Index);
+                        ReconcileResult result = delta ?? reconciler.Reconcile(leases, own.Subnet, underlay.Interface.Index);
                         if (ready && drift)
                         {
                             _status.AddRepairs(result.Changes);
@@ -328,13 +313,12 @@ public sealed class OverlayNode : BackgroundService
         }
     }
 
-    /// <summary>The lease's address on the IPv4 device and, in dual stack, its IPv6 address on the IPv6 device.</summary>
-    private static void EnsureAddresses(KernelReconciler reconciler, NetworkConfig config, OwnLease own, bool dualStack)
+    /// <summary>The lease's address in each family on that family's device.</summary>
+    private static void EnsureAddresses(KernelReconciler reconciler, OwnLease own)
     {
-        reconciler.EnsureAddress(own.Subnet.IPv4, config.Network);
-        if (dualStack && own.Subnet.IPv6 is { } ownV6 && config.IPv6 is { } v6)
+        foreach (VxlanFamily family in reconciler.Families)
         {
-            reconciler.EnsureAddress(ownV6, v6.Network);
+            reconciler.EnsureAddress(family, own.Subnet);
         }
     }
 
@@ -465,13 +449,12 @@ public sealed class OverlayNode : BackgroundService
         }
     }
 
-    /// <param name="ipv6">The IPv6 device's name and the IPv6 pod network in a dual-stack network; null for IPv4 only.</param>
-    private async Task PumpKernelEventsAsync(KernelReconciler reconciler, string deviceName, IPNetwork podNetwork, (string Name, IPNetwork PodNetwork)? ipv6, CancellationToken ct)
+    private async Task PumpKernelEventsAsync(KernelReconciler reconciler, CancellationToken ct)
     {
-        NetlinkGroups groups = NetlinkGroups.Link | NetlinkGroups.Neighbour | NetlinkGroups.IPv4Route | NetlinkGroups.IPv4Address;
-        if (ipv6 is not null)
+        NetlinkGroups groups = NetlinkGroups.Link | NetlinkGroups.Neighbour;
+        foreach (VxlanFamily family in reconciler.Families)
         {
-            groups |= NetlinkGroups.IPv6Route | NetlinkGroups.IPv6Address;
+            groups |= family.MonitorGroups;
         }
 
         using NetlinkMonitor monitor = NetlinkMonitor.Start(groups);
@@ -482,9 +465,8 @@ public sealed class OverlayNode : BackgroundService
                 continue;
             }
 
-            // The IPv6 device's index changes when it is recreated: read it per event.
-            WatchedDevice? watchedV6 = ipv6 is { } v6 ? new WatchedDevice(reconciler.DeviceIndexV6, v6.Name, v6.PodNetwork) : null;
-            TriggerKind? kind = KernelEventFilter.Classify(change, reconciler.DeviceIndex, deviceName, podNetwork, watchedV6) switch
+            // A device's index changes when it is recreated: read the families per event.
+            TriggerKind? kind = KernelEventFilter.Classify(change, reconciler.Families) switch
             {
                 KernelEventMeaning.Repair => TriggerKind.Kernel,
                 KernelEventMeaning.Device => TriggerKind.Device,

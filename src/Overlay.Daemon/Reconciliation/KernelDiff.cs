@@ -4,7 +4,7 @@ using Overlay.Netlink;
 
 namespace Overlay.Daemon.Reconciliation;
 
-/// <summary>What the kernel holds now, limited to what overlayd owns (see <see cref="KernelDiff.Owns(RouteEntry, Scope)"/>).</summary>
+/// <summary>What the kernel holds now, limited to what overlayd owns (see <see cref="KernelDiff.Owns(RouteEntry, IReadOnlyList{KernelDiff.Scope})"/>).</summary>
 public sealed record ActualState(IReadOnlyList<RouteEntry> Routes, IReadOnlyList<NeighbourEntry> Neighbours, IReadOnlyList<FdbEntry> Fdb);
 
 /// <summary>
@@ -12,26 +12,24 @@ public sealed record ActualState(IReadOnlyList<RouteEntry> Routes, IReadOnlyList
 /// leaves a route pointing at a peer without its neighbour and FDB entry: stale routes go first, then
 /// neighbours and FDB entries are written, then routes, then stale neighbours and FDB entries go.
 /// Only entries overlayd owns are ever removed: on its device (or, for direct routes, via a gateway) and
-/// inside the pod network, never the node's own subnet. In a dual-stack network the scope has an IPv6 part (the
-/// flannel-v6 device, the IPv6 pod network and own IPv6 subnet), and both devices' entries are diffed together.
+/// inside the pod network, never the node's own subnet. There is one scope per <see cref="VxlanFamily"/> (in a
+/// dual-stack network also the flannel-v6 device, the IPv6 pod network and own IPv6 subnet), and all devices'
+/// entries are diffed together.
 /// </summary>
 public static class KernelDiff
 {
-    /// <summary>Where overlayd's entries live.</summary>
+    /// <summary>Where overlayd's entries of one family live (see <see cref="VxlanFamily.Scope"/>).</summary>
     /// <param name="DirectRouting">Whether routes via a node's address (not on the device) are overlayd's too.</param>
-    public sealed record Scope(IPNetwork PodNetwork, IPNetwork OwnSubnet, int DeviceIndex, bool DirectRouting = false)
-    {
-        /// <summary>The IPv6 device's scope in a dual-stack network; null for IPv4 only.</summary>
-        public Scope? IPv6 { get; init; }
-    }
+    public sealed record Scope(IPNetwork PodNetwork, IPNetwork OwnSubnet, int DeviceIndex, bool DirectRouting = false);
 
-    public static IReadOnlyList<NetlinkChange> Compute(DesiredState desired, ActualState actual, Scope scope)
+    /// <param name="scopes">One per family; an entry is overlayd's when it lies in any of them.</param>
+    public static IReadOnlyList<NetlinkChange> Compute(DesiredState desired, ActualState actual, params IReadOnlyList<Scope> scopes)
     {
         var changes = new List<NetlinkChange>();
 
         var wantedRoutes = desired.Routes.ToDictionary(r => r.Destination);
         var haveRoutes = new Dictionary<IPNetwork, RouteEntry>();
-        foreach (RouteEntry route in actual.Routes.Where(r => Owns(r, scope)))
+        foreach (RouteEntry route in actual.Routes.Where(r => Owns(r, scopes)))
         {
             if (!wantedRoutes.ContainsKey(route.Destination))
             {
@@ -43,7 +41,7 @@ public static class KernelDiff
             }
         }
 
-        var haveNeighbours = actual.Neighbours.Where(n => Owns(n, scope)).GroupBy(n => n.Address).ToDictionary(g => g.Key, g => g.First());
+        var haveNeighbours = actual.Neighbours.Where(n => Owns(n, scopes)).GroupBy(n => n.Address).ToDictionary(g => g.Key, g => g.First());
         foreach (NeighbourEntry neighbour in desired.Neighbours)
         {
             if (!haveNeighbours.TryGetValue(neighbour.Address, out NeighbourEntry? have) || have.Mac != neighbour.Mac || have.State != NeighbourState.Permanent)
@@ -54,7 +52,7 @@ public static class KernelDiff
 
         // Keyed by device too: a lease may give both of its devices the same MAC.
         var wantedFdb = desired.Fdb.ToDictionary(f => (f.InterfaceIndex, f.Mac));
-        var haveFdb = actual.Fdb.Where(f => Owns(f, scope)).ToList();
+        var haveFdb = actual.Fdb.Where(f => Owns(f, scopes)).ToList();
         var haveFdbPairs = haveFdb.Select(h => (h.InterfaceIndex, h.Mac, h.Destination)).ToHashSet();
         foreach (FdbEntry entry in desired.Fdb)
         {
@@ -90,20 +88,52 @@ public static class KernelDiff
     /// A route is overlayd's when it is in the main table, its destination lies in the pod network but not in
     /// this node's subnet, and it is either on the VXLAN device or, with DirectRouting, a boot-protocol route via a
     /// gateway outside the pod network (a node's address). With DirectRouting on, such a route added by hand into
-    /// the pod network is taken for overlayd's. IPv6 routes are judged against the IPv6 part of the scope.
+    /// the pod network is taken for overlayd's. Each family's routes are judged against that family's scope.
     /// </summary>
-    public static bool Owns(RouteEntry route, Scope scope) =>
-        OwnsInFamily(route, scope) || (scope.IPv6 is { } v6 && OwnsInFamily(route, v6));
+    public static bool Owns(RouteEntry route, params IReadOnlyList<Scope> scopes)
+    {
+        foreach (Scope scope in scopes)
+        {
+            if (OwnsInFamily(route, scope))
+            {
+                return true;
+            }
+        }
 
-    public static bool Owns(NeighbourEntry neighbour, Scope scope) =>
-        OwnsInFamily(neighbour, scope) || (scope.IPv6 is { } v6 && OwnsInFamily(neighbour, v6));
+        return false;
+    }
+
+    public static bool Owns(NeighbourEntry neighbour, params IReadOnlyList<Scope> scopes)
+    {
+        foreach (Scope scope in scopes)
+        {
+            if (OwnsInFamily(neighbour, scope))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Permanent entries on the device(s); entries the kernel learned (Learning on) are left to age out.</summary>
-    public static bool Owns(FdbEntry entry, Scope scope) =>
-        (entry.InterfaceIndex == scope.DeviceIndex || (scope.IPv6 is { } v6 && entry.InterfaceIndex == v6.DeviceIndex))
-        && entry.State == NeighbourState.Permanent
-        && entry.Destination is not null
-        && !entry.Mac.IsZero;
+    public static bool Owns(FdbEntry entry, params IReadOnlyList<Scope> scopes)
+    {
+        if (entry.State != NeighbourState.Permanent || entry.Destination is null || entry.Mac.IsZero)
+        {
+            return false;
+        }
+
+        foreach (Scope scope in scopes)
+        {
+            if (entry.InterfaceIndex == scope.DeviceIndex)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool OwnsInFamily(RouteEntry route, Scope scope) =>
         route.Table == 254

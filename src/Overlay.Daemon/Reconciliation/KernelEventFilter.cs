@@ -1,4 +1,3 @@
-using System.Net;
 using Overlay.Core.Addressing;
 using Overlay.Netlink;
 
@@ -25,27 +24,31 @@ public enum KernelEventMeaning
 /// </summary>
 public static class KernelEventFilter
 {
-    /// <summary>Classifies for the IPv4 device and, in a dual-stack network, also for the IPv6 one.</summary>
-    public static KernelEventMeaning Classify(NetlinkEvent change, int deviceIndex, string deviceName, IPNetwork podNetwork, WatchedDevice? ipv6)
+    /// <summary>What a notification means for any of the node's families (their devices as last ensured).</summary>
+    public static KernelEventMeaning Classify(NetlinkEvent change, IReadOnlyList<VxlanFamily> families)
     {
-        KernelEventMeaning meaning = Classify(change, deviceIndex, deviceName, podNetwork);
-        return meaning == KernelEventMeaning.Ignore && ipv6 is { } v6
-            ? Classify(change, v6.Index, v6.Name, v6.PodNetwork)
-            : meaning;
+        foreach (VxlanFamily family in families)
+        {
+            KernelEventMeaning meaning = Classify(change, family);
+            if (meaning != KernelEventMeaning.Ignore)
+            {
+                return meaning;
+            }
+        }
+
+        return change is ResyncNeeded ? KernelEventMeaning.Resync : KernelEventMeaning.Ignore;
     }
 
-    public static KernelEventMeaning Classify(NetlinkEvent change, int deviceIndex, string deviceName, IPNetwork podNetwork) => change switch
+    /// <summary>What a notification means for one family's device and pod network.</summary>
+    public static KernelEventMeaning Classify(NetlinkEvent change, VxlanFamily family) => change switch
     {
         ResyncNeeded => KernelEventMeaning.Resync,
-        LinkEvent link when link.Link.Index == deviceIndex || link.Link.Name == deviceName => KernelEventMeaning.Device,
-        AddressEvent { Deleted: true } address when address.Address.InterfaceIndex == deviceIndex => KernelEventMeaning.Device,
-        RouteEvent { Deleted: true } route when route.Route.InterfaceIndex == deviceIndex
-            || (route.Route.Gateway is not null && IPAddressMath.Covers(podNetwork, route.Route.Destination)) => KernelEventMeaning.Repair,
-        NeighbourEvent { Deleted: true } neighbour when neighbour.Neighbour.InterfaceIndex == deviceIndex => KernelEventMeaning.Repair,
-        FdbEvent { Deleted: true } fdb when fdb.Entry.InterfaceIndex == deviceIndex => KernelEventMeaning.Repair,
+        LinkEvent link when link.Link.Index == family.DeviceIndex || link.Link.Name == family.DeviceName => KernelEventMeaning.Device,
+        AddressEvent { Deleted: true } address when address.Address.InterfaceIndex == family.DeviceIndex => KernelEventMeaning.Device,
+        RouteEvent { Deleted: true } route when route.Route.InterfaceIndex == family.DeviceIndex
+            || (route.Route.Gateway is not null && IPAddressMath.Covers(family.PodNetwork, route.Route.Destination)) => KernelEventMeaning.Repair,
+        NeighbourEvent { Deleted: true } neighbour when neighbour.Neighbour.InterfaceIndex == family.DeviceIndex => KernelEventMeaning.Repair,
+        FdbEvent { Deleted: true } fdb when fdb.Entry.InterfaceIndex == family.DeviceIndex => KernelEventMeaning.Repair,
         _ => KernelEventMeaning.Ignore,
     };
 }
-
-/// <summary>A VXLAN device whose entries the filter watches, and the pod network its routes lie in.</summary>
-public sealed record WatchedDevice(int Index, string Name, IPNetwork PodNetwork);

@@ -27,14 +27,13 @@ public sealed class KernelReconciler
     private readonly ILogger _logger;
     private readonly HashSet<(SubnetKey Subnet, AddressFamily Family)> _reportedSkips = [];
 
-    // What the kernel holds after the last fully successful apply. A lease change is diffed against it
-    // instead of a fresh dump; drift is caught by the netlink monitor and the periodic resync, which dump.
-
     // The peers as the last full reconcile left them, for applying a lease change on its own.
     private PeerIndex? _index;
 
     // Deletions overlayd itself sent: their notifications are not drift and must not trigger a repair pass.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _ownDeletions = new(StringComparer.Ordinal);
+
+    private volatile VxlanFamily[] _families = [];
 
     public KernelReconciler(NetlinkHandle netlink, DaemonStatus status, ILogger logger)
     {
@@ -43,24 +42,23 @@ public sealed class KernelReconciler
         _logger = logger;
     }
 
-    /// <summary>The IPv4 device as last ensured; 0 before <see cref="EnsureDevice"/>.</summary>
-    public int DeviceIndex { get; private set; }
-
-    public MacAddress DeviceMac { get; private set; }
-
-    /// <summary>The IPv6 device (flannel-v6.VNI) as last ensured; 0 when there is none (IPv4 only).</summary>
-    public int DeviceIndexV6 { get; private set; }
-
-    public MacAddress DeviceMacV6 { get; private set; }
+    /// <summary>
+    /// The node's families as last ensured (device index and MAC), in the order they were first ensured: IPv4, then
+    /// IPv6 in a dual-stack network. Empty before <see cref="EnsureDevice"/>. Replaced as a whole when a device is
+    /// recreated, so another thread (the kernel event pump) reads a consistent list.
+    /// </summary>
+    public IReadOnlyList<VxlanFamily> Families => _families;
 
     /// <summary>
-    /// Creates the device, adopts a compatible one (keeping its MAC, so replacing flanneld drops nothing), or
-    /// recreates an incompatible one; then sets MTU and brings it up. <paramref name="macForNewDevice"/> is
-    /// used only when creating. The family of <paramref name="wanted"/>'s local address says which device this is:
-    /// an IPv6 local address makes it the flannel-v6 device.
+    /// Creates the family's device, adopts a compatible one (keeping its MAC, so replacing flanneld drops nothing), or
+    /// recreates an incompatible one; then sets MTU and brings it up. The family's <see cref="VxlanFamily.DeviceMac"/>
+    /// is used only when creating. Returns the family as ensured, which <see cref="Families"/> then holds.
     /// </summary>
-    public LinkInfo EnsureDevice(string name, VxlanInfo wanted, int mtu, MacAddress macForNewDevice)
+    public VxlanFamily EnsureDevice(VxlanFamily family)
     {
+        VxlanInfo wanted = family.Vxlan ?? throw new ArgumentException($"{family.DeviceName} has no underlay yet", nameof(family));
+        string name = family.DeviceName;
+        int mtu = family.Mtu;
         LinkInfo? existing = _netlink.GetLink(name);
         DevicePlan plan = VxlanDevicePlan.Decide(existing, wanted);
         if (plan.Action == DeviceAction.Recreate)
@@ -70,7 +68,7 @@ public sealed class KernelReconciler
 
         LinkInfo link = plan.Action == DeviceAction.Adopt
             ? existing!
-            : _netlink.CreateVxlan(new VxlanLinkSpec(name, wanted) { Mtu = mtu, Mac = macForNewDevice });
+            : _netlink.CreateVxlan(new VxlanLinkSpec(name, wanted) { Mtu = mtu, Mac = family.DeviceMac });
 
         if (link.Mtu != mtu)
         {
@@ -83,51 +81,50 @@ public sealed class KernelReconciler
         }
 
         link = _netlink.GetLink(link.Index) ?? throw new InvalidOperationException($"device {name} vanished while being set up");
-        MacAddress mac = link.Mac ?? macForNewDevice;
-        if (wanted.Local?.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            DeviceIndexV6 = link.Index;
-            DeviceMacV6 = mac;
-        }
-        else
-        {
-            DeviceIndex = link.Index;
-            DeviceMac = mac;
-        }
+        VxlanFamily ensured = family with { DeviceIndex = link.Index, DeviceMac = link.Mac ?? family.DeviceMac };
+        VxlanFamily[] families = [.. _families];
+        int at = Array.FindIndex(families, f => f.AddressFamily == family.AddressFamily);
+        _families = at < 0 ? [.. families, ensured] : families.Select((f, i) => i == at ? ensured : f).ToArray();
 
-        Log.DeviceReady(_logger, name, plan.Action.ToString().ToLowerInvariant(), plan.Reason, mac.ToString(), link.Mtu);
-        return link;
+        Log.DeviceReady(_logger, name, plan.Action.ToString().ToLowerInvariant(), plan.Reason, ensured.DeviceMac.ToString(), link.Mtu);
+        return ensured;
     }
 
-    /// <summary>Sets the MAC back if something (udev's MACAddressPolicy, an admin) changed it.</summary>
-    public void ReassertMac(string name, AddressFamily family = AddressFamily.InterNetwork)
+    /// <summary>Sets the family's device's MAC back if something (udev's MACAddressPolicy, an admin) changed it.</summary>
+    public void ReassertMac(VxlanFamily family)
     {
-        (int index, MacAddress wanted) = family == AddressFamily.InterNetworkV6 ? (DeviceIndexV6, DeviceMacV6) : (DeviceIndex, DeviceMac);
-        LinkInfo? link = _netlink.GetLink(index);
-        if (link?.Mac is { } mac && mac != wanted)
+        VxlanFamily current = Current(family);
+        LinkInfo? link = _netlink.GetLink(current.DeviceIndex);
+        if (link?.Mac is { } mac && mac != current.DeviceMac)
         {
-            Log.MacReasserted(_logger, name, mac.ToString(), wanted.ToString());
-            _netlink.SetLinkMac(index, wanted);
+            Log.MacReasserted(_logger, current.DeviceName, mac.ToString(), current.DeviceMac.ToString());
+            _netlink.SetLinkMac(current.DeviceIndex, current.DeviceMac);
             _status.AddRepairs(1);
         }
     }
 
-    public bool DeviceExists(string name, AddressFamily family = AddressFamily.InterNetwork) =>
-        _netlink.GetLink(name) is { } link && link.Index == (family == AddressFamily.InterNetworkV6 ? DeviceIndexV6 : DeviceIndex);
+    /// <summary>Whether the family's device is still the one last ensured (same name, same index).</summary>
+    public bool DeviceExists(VxlanFamily family) =>
+        _netlink.GetLink(family.DeviceName) is { } link && link.Index == Current(family).DeviceIndex;
 
     /// <summary>
-    /// Gives the device the lease's network address as /32 (IPv4, on the IPv4 device) or /128 (IPv6, on the IPv6
-    /// device), and removes addresses of an earlier lease.
+    /// Gives the family's device this node's subnet's network address in that family as /32 (IPv4) or /128 (IPv6),
+    /// and removes addresses of an earlier lease; nothing when the lease has no subnet in the family.
     /// </summary>
-    public int EnsureAddress(IPNetwork ownSubnet, IPNetwork podNetwork)
+    /// <returns>The number of changes made.</returns>
+    public int EnsureAddress(VxlanFamily family, SubnetKey own)
     {
-        AddressFamily family = ownSubnet.BaseAddress.AddressFamily;
-        int hostLength = family == AddressFamily.InterNetworkV6 ? 128 : 32;
-        int deviceIndex = family == AddressFamily.InterNetworkV6 ? DeviceIndexV6 : DeviceIndex;
-        var wanted = new AddressEntry(deviceIndex, ownSubnet.BaseAddress, hostLength);
+        VxlanFamily current = Current(family);
+        if (current.SubnetOf(own) is not { } ownSubnet)
+        {
+            return 0;
+        }
+
+        int hostLength = current.HostPrefixLength;
+        var wanted = new AddressEntry(current.DeviceIndex, ownSubnet.BaseAddress, hostLength);
         int changes = 0;
-        IReadOnlyList<AddressEntry> present = _netlink.ListAddresses(family, deviceIndex);
-        foreach (AddressEntry stale in present.Where(a => podNetwork.Contains(a.Address) && !(a.Address.Equals(wanted.Address) && a.PrefixLength == hostLength)))
+        IReadOnlyList<AddressEntry> present = _netlink.ListAddresses(current.AddressFamily, current.DeviceIndex);
+        foreach (AddressEntry stale in present.Where(a => current.PodNetwork.Contains(a.Address) && !(a.Address.Equals(wanted.Address) && a.PrefixLength == hostLength)))
         {
             _netlink.DeleteAddress(stale);
             changes++;
@@ -141,6 +138,40 @@ public sealed class KernelReconciler
 
         return changes;
     }
+
+    /// <summary>
+    /// The periodic and event-driven device check of one family: a device deleted by someone is recreated with its
+    /// MAC and address; a present one gets its MAC re-asserted and its address ensured. Nothing when this node's
+    /// lease has no subnet in the family.
+    /// </summary>
+    /// <returns>The repairs made (a recreated device, address changes); a re-asserted MAC is counted by itself.</returns>
+    public int CheckDevice(VxlanFamily family, SubnetKey own)
+    {
+        VxlanFamily current = Current(family);
+        if (current.SubnetOf(own) is null)
+        {
+            return 0;
+        }
+
+        int repairs = 0;
+        if (!DeviceExists(current))
+        {
+            Log.DeviceGone(_logger, current.DeviceName);
+            EnsureDevice(current);
+            repairs = 1;
+        }
+        else
+        {
+            ReassertMac(current);
+        }
+
+        return repairs + EnsureAddress(current, own);
+    }
+
+    /// <summary>The family as last ensured (its device index and MAC now).</summary>
+    private VxlanFamily Current(VxlanFamily family) =>
+        _families.FirstOrDefault(f => f.AddressFamily == family.AddressFamily)
+        ?? throw new InvalidOperationException($"device {family.DeviceName} was never ensured");
 
     /// <summary>
     /// Applies lease changes on their own, when the last full reconcile left a <see cref="PeerIndex"/> and every
@@ -219,11 +250,12 @@ public sealed class KernelReconciler
     /// (Keeping the last applied state to skip the dump cost over a megabyte at 5,000 peers for a dump of about
     /// 15 ms, and plain lease changes take the <see cref="PeerIndex"/> path anyway.)
     /// </summary>
-    public ReconcileResult Reconcile(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int underlayIndex)
+    public ReconcileResult Reconcile(IEnumerable<Lease> leases, SubnetKey own, int underlayIndex)
     {
         long started = Stopwatch.GetTimestamp();
         var onLinkCache = new Dictionary<IPAddress, bool>();
-        Func<IPAddress, bool>? isOnLink = config.Backend.DirectRouting
+        IReadOnlyList<VxlanFamily> families = _families.Where(f => f.SubnetOf(own) is not null).ToList();
+        Func<IPAddress, bool>? isOnLink = families.Any(f => f.DirectRouting)
             ? address =>
             {
                 if (!onLinkCache.TryGetValue(address, out bool onLink))
@@ -245,8 +277,7 @@ public sealed class KernelReconciler
             }
             : null;
 
-        int deviceIndexV6 = config.IPv6 is not null && own.IPv6 is not null ? DeviceIndexV6 : 0;
-        DesiredState desired = DesiredStateBuilder.Build(config, leases, own, DeviceIndex, isOnLink, deviceIndexV6);
+        DesiredState desired = DesiredStateBuilder.Build(families, leases, own, isOnLink);
         foreach (SkippedLease skip in desired.Skipped)
         {
             if (_reportedSkips.Add((skip.Subnet, skip.Family)))
@@ -262,20 +293,18 @@ public sealed class KernelReconciler
             }
         }
 
-        ActualState actual = deviceIndexV6 == 0
-            ? new ActualState(
-                _netlink.ListRoutes(family: AddressFamily.InterNetwork),
-                _netlink.ListNeighbours(DeviceIndex),
-                _netlink.ListFdb(DeviceIndex))
-            : new ActualState(
-                [.. _netlink.ListRoutes(family: AddressFamily.InterNetwork), .. _netlink.ListRoutes(family: AddressFamily.InterNetworkV6)],
-                [.. _netlink.ListNeighbours(DeviceIndex), .. _netlink.ListNeighbours(deviceIndexV6)],
-                [.. _netlink.ListFdb(DeviceIndex), .. _netlink.ListFdb(deviceIndexV6)]);
-        var scope = new KernelDiff.Scope(config.Network, own.IPv4, DeviceIndex, config.Backend.DirectRouting)
+        var routes = new List<RouteEntry>();
+        var neighbours = new List<NeighbourEntry>();
+        var fdb = new List<FdbEntry>();
+        foreach (VxlanFamily family in families)
         {
-            IPv6 = deviceIndexV6 == 0 ? null : new KernelDiff.Scope(config.IPv6!.Network, own.IPv6!.Value, deviceIndexV6, config.Backend.DirectRouting),
-        };
-        IReadOnlyList<NetlinkChange> changes = KernelDiff.Compute(desired, actual, scope);
+            routes.AddRange(_netlink.ListRoutes(family: family.AddressFamily));
+            neighbours.AddRange(_netlink.ListNeighbours(family.DeviceIndex));
+            fdb.AddRange(_netlink.ListFdb(family.DeviceIndex));
+        }
+
+        var actual = new ActualState(routes, neighbours, fdb);
+        IReadOnlyList<NetlinkChange> changes = KernelDiff.Compute(desired, actual, families.Select(f => f.Scope(f.SubnetOf(own)!.Value)).ToList());
 
         int failed = 0;
         if (changes.Count > 0)
@@ -289,7 +318,7 @@ public sealed class KernelReconciler
             }
         }
 
-        _index = failed == 0 ? PeerIndex.TryCreate(config, leases, own, DeviceIndex, desired, deviceIndexV6) : null;
+        _index = failed == 0 ? PeerIndex.TryCreate(families, leases, own, desired) : null;
         TimeSpan duration = Stopwatch.GetElapsedTime(started);
         _status.SetPeers(desired.PeerCount, desired.Skipped.Count);
         _status.RecordReconcile(duration);

@@ -1,6 +1,5 @@
 using System.Net;
 using Overlay.Core.Addressing;
-using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Netlink;
 
@@ -12,42 +11,42 @@ namespace Overlay.Daemon.Reconciliation;
 /// It only takes the simple, common case: every lease programmable, one subnet length, no DirectRouting, no
 /// MAC shared between nodes. Anything else (a conflict, an overlap, this node's own lease) returns false and the
 /// caller does a full reconcile, so <see cref="DesiredStateBuilder"/> stays the one definition of what is right.
-/// In a dual-stack network each lease's IPv6 half is kept the same way, for the flannel-v6 device. Pure: no I/O.
+/// Each <see cref="VxlanFamily"/> keeps its half of every lease the same way, for its own device; the first family
+/// (IPv4) is the one every lease has. Pure: no I/O.
 /// </summary>
 public sealed class PeerIndex
 {
-    private readonly NetworkConfig _config;
-    private readonly SubnetKey _own;
-    private readonly Family _v4;
-    private readonly Family? _v6;
+    private readonly Family[] _families;
 
-    private PeerIndex(NetworkConfig config, SubnetKey own, int deviceIndex, int deviceIndexV6)
+    private PeerIndex(Family[] families)
     {
-        _config = config;
-        _own = own;
-        _v4 = new Family(deviceIndex, config.SubnetLen, own.IPv4, ipv6: false);
-        if (deviceIndexV6 != 0 && config.IPv6 is { } v6 && own.IPv6 is { } ownV6)
-        {
-            _v6 = new Family(deviceIndexV6, v6.SubnetLen, ownV6, ipv6: true);
-        }
+        _families = families;
     }
 
-    /// <summary>The leases indexed (each has its IPv4 half programmed; in the simple case nothing is skipped).</summary>
-    public int Count => _v4.Peers.Count;
+    /// <summary>The leases indexed (each has its first family's half programmed; in the simple case nothing is skipped).</summary>
+    public int Count => _families[0].Peers.Count;
 
     /// <summary>
     /// The index of a full reconcile's outcome, or null when that outcome is not the simple case (skipped leases,
     /// direct routes, mixed lengths): then every change goes through a full reconcile.
     /// </summary>
-    /// <param name="deviceIndexV6">As given to <see cref="DesiredStateBuilder.Build"/>; 0 for IPv4 only.</param>
-    public static PeerIndex? TryCreate(NetworkConfig config, IEnumerable<Lease> leases, SubnetKey own, int deviceIndex, DesiredState built, int deviceIndexV6 = 0)
+    /// <param name="families">As given to <see cref="DesiredStateBuilder.Build"/>.</param>
+    public static PeerIndex? TryCreate(IReadOnlyList<VxlanFamily> families, IEnumerable<Lease> leases, SubnetKey own, DesiredState built)
     {
-        if (config.Backend.DirectRouting || built.Skipped.Count > 0)
+        if (families.Any(f => f.DirectRouting) || built.Skipped.Count > 0)
         {
             return null;
         }
 
-        var index = new PeerIndex(config, own, deviceIndex, deviceIndexV6);
+        var index = new PeerIndex(families
+            .Where(f => f.SubnetOf(own) is not null)
+            .Select(f => new Family(f, f.SubnetOf(own)!.Value))
+            .ToArray());
+        if (index._families.Length == 0 || index._families[0].Of.IsIPv6)
+        {
+            return null; // not the shape this index knows: a full reconcile does it
+        }
+
         foreach (Lease lease in leases)
         {
             if (lease.Subnet == own)
@@ -72,31 +71,37 @@ public sealed class PeerIndex
     public bool TryPlan(IEnumerable<(SubnetKey Subnet, Lease? Lease)> changes, out List<NetlinkChange> plan)
     {
         plan = [];
-        _v4.BeginPlan();
-        _v6?.BeginPlan();
+        foreach (Family family in _families)
+        {
+            family.BeginPlan();
+        }
 
         foreach ((SubnetKey subnet, Lease? lease) in changes)
         {
-            if (IPAddressMath.Overlaps(subnet.IPv4, _own.IPv4)
-                || (_v6 is not null && subnet.IPv6 is { } v6 && IPAddressMath.Overlaps(v6, _own.IPv6!.Value)))
+            foreach (Family family in _families)
             {
-                return false; // this node's own subnet: the lease keeper and a full reconcile deal with it
+                if (family.Of.SubnetOf(subnet) is { } network && IPAddressMath.Overlaps(network, family.OwnSubnet))
+                {
+                    return false; // this node's own subnet: the lease keeper and a full reconcile deal with it
+                }
             }
 
-            bool had = _v4.Peers.ContainsKey(subnet);
+            bool had = _families[0].Peers.ContainsKey(subnet);
             if (lease is null && !had)
             {
                 return false; // a lease this index never had: let a full reconcile decide
             }
 
-            _v4.Remove(subnet);
-            _v6?.Remove(subnet);
+            foreach (Family family in _families)
+            {
+                family.Remove(subnet);
+            }
+
             if (lease is not null)
             {
-                _v4.RememberMacOf(Entries(lease, _v4));
-                if (_v6 is not null)
+                foreach (Family family in _families)
                 {
-                    _v6.RememberMacOf(Entries(lease, _v6));
+                    family.RememberMacOf(family.Entries(lease));
                 }
 
                 if (!TryAdd(lease))
@@ -110,48 +115,47 @@ public sealed class PeerIndex
         var entryReplaces = new List<NetlinkChange>();
         var routeReplaces = new List<NetlinkChange>();
         var entryDeletes = new List<NetlinkChange>();
-        _v4.Plan(routeDeletes, entryReplaces, routeReplaces, entryDeletes);
-        _v6?.Plan(routeDeletes, entryReplaces, routeReplaces, entryDeletes);
+        foreach (Family family in _families)
+        {
+            family.Plan(routeDeletes, entryReplaces, routeReplaces, entryDeletes);
+        }
+
         plan = [.. routeDeletes, .. entryReplaces, .. routeReplaces, .. entryDeletes];
         return true;
     }
 
-    /// <summary>A lease's VTEP MAC and public address in one family, or null when that half cannot be programmed.</summary>
-    private (MacAddress Mac, IPAddress PublicIP)? Entries(Lease lease, Family family)
-    {
-        if (!family.IPv6)
-        {
-            return DesiredStateBuilder.Problem(_config, lease, out byte[] mac) is null
-                ? (MacAddress.FromBytes(mac), lease.Attributes.PublicAddress!)
-                : null;
-        }
-
-        return lease.Subnet.IPv6 is not null && DesiredStateBuilder.ProblemV6(_config, lease, out byte[] mac6) is null
-            ? (MacAddress.FromBytes(mac6), lease.Attributes.PublicAddressV6!)
-            : null;
-    }
-
+    /// <summary>
+    /// Adds every half of a lease. A lease without a half in a later family (an IPv4-only lease in a dual-stack
+    /// network) has only its other entries, as in the full build; the first family's half is required.
+    /// </summary>
     private bool TryAdd(Lease lease)
     {
-        if (IPAddressMath.Overlaps(lease.Subnet.IPv4, _own.IPv4) || Entries(lease, _v4) is not { } entries || !_v4.TryAdd(lease.Subnet, lease.Subnet.IPv4, entries))
+        foreach (Family family in _families)
         {
-            return false;
+            if (family.Of.SubnetOf(lease.Subnet) is not { } network)
+            {
+                if (family == _families[0])
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            if (IPAddressMath.Overlaps(network, family.OwnSubnet) || family.Entries(lease) is not { } entries || !family.TryAdd(lease.Subnet, network, entries))
+            {
+                return false;
+            }
         }
 
-        if (_v6 is null || lease.Subnet.IPv6 is not { } v6)
-        {
-            return true; // a lease without an IPv6 half has only IPv4 entries, as in the full build
-        }
-
-        return !IPAddressMath.Overlaps(v6, _own.IPv6!.Value) && Entries(lease, _v6) is { } entries6 && _v6.TryAdd(lease.Subnet, v6, entries6);
+        return true;
     }
 
-    /// <summary>One device's peers: the IPv4 half of every lease, or the IPv6 half.</summary>
+    /// <summary>One device's peers: one family's half of every lease.</summary>
     private sealed class Family
     {
         private readonly int _deviceIndex;
         private readonly int _subnetLen;
-        private readonly IPNetwork _own;
         private readonly Dictionary<IPNetwork, SubnetKey> _byNetwork = [];
         private readonly Dictionary<MacAddress, (IPAddress PublicIP, int Leases)> _macs = [];
 
@@ -160,17 +164,26 @@ public sealed class PeerIndex
         private readonly Dictionary<IPNetwork, (MacAddress Mac, IPAddress PublicIP)?> _beforePeers = [];
         private readonly Dictionary<MacAddress, IPAddress?> _beforeMacs = [];
 
-        public Family(int deviceIndex, int subnetLen, IPNetwork own, bool ipv6)
+        public Family(VxlanFamily of, IPNetwork ownSubnet)
         {
-            _deviceIndex = deviceIndex;
-            _subnetLen = subnetLen;
-            _own = own;
-            IPv6 = ipv6;
+            Of = of;
+            OwnSubnet = ownSubnet;
+            _deviceIndex = of.DeviceIndex;
+            _subnetLen = of.SubnetLen;
         }
 
-        public bool IPv6 { get; }
+        public VxlanFamily Of { get; }
+
+        /// <summary>This node's own subnet in this family.</summary>
+        public IPNetwork OwnSubnet { get; }
 
         public Dictionary<SubnetKey, (IPNetwork Network, MacAddress Mac, IPAddress PublicIP)> Peers { get; } = [];
+
+        /// <summary>A lease's VTEP MAC and public address in this family, or null when that half cannot be programmed.</summary>
+        public (MacAddress Mac, IPAddress PublicIP)? Entries(Lease lease) =>
+            Of.SubnetOf(lease.Subnet) is not null && Of.Problem(lease, out byte[] mac) is null
+                ? (MacAddress.FromBytes(mac), Of.PublicAddressOf(lease)!)
+                : null;
 
         public void BeginPlan()
         {
@@ -189,7 +202,7 @@ public sealed class PeerIndex
         /// <summary>Adds a lease's half; in a plan, <see cref="Remove"/> is called for the subnet first.</summary>
         public bool TryAdd(SubnetKey subnet, IPNetwork network, (MacAddress Mac, IPAddress PublicIP) entries)
         {
-            if (network.PrefixLength != _subnetLen || IPAddressMath.Overlaps(network, _own) || _byNetwork.ContainsKey(network))
+            if (network.PrefixLength != _subnetLen || IPAddressMath.Overlaps(network, OwnSubnet) || _byNetwork.ContainsKey(network))
             {
                 return false;
             }
@@ -213,7 +226,7 @@ public sealed class PeerIndex
 
         public void Remove(SubnetKey subnet)
         {
-            if ((IPv6 ? subnet.IPv6 : subnet.IPv4) is not { } network)
+            if (Of.SubnetOf(subnet) is not { } network)
             {
                 return;
             }

@@ -19,17 +19,18 @@ internal static class DesiredStateBenchmark
         NetworkConfig config = NetworkConfigParser.Parse(NetworkConfigJson);
         var own = SubnetKey.Parse("100.127.255.0-24");
         var table = new Table(string.Create(CultureInfo.InvariantCulture, $"desiredstate: DesiredStateBuilder.Build, {rounds} rounds, {Machine()}"));
+        VxlanFamily[] families = [VxlanFamily.IPv4(config) with { DeviceIndex = 3 }];
         foreach (int count in new[] { 500, 1000, 2000, 5000 })
         {
             Lease[] leases = Enumerable.Range(0, count)
                 .Select(i => FakeLease(i))
                 .Select(l => new Lease(SubnetKey.Parse($"{l.Subnet.BaseAddress}-24"), LeaseAttributes.Parse(l.Value), 1))
                 .ToArray();
-            DesiredStateBuilder.Build(config, leases, own, 3); // warm-up (JIT)
+            DesiredStateBuilder.Build(families, leases, own); // warm-up (JIT)
             for (int round = 0; round < rounds; round++)
             {
                 long started = Stopwatch.GetTimestamp();
-                DesiredState state = DesiredStateBuilder.Build(config, leases, own, 3);
+                DesiredState state = DesiredStateBuilder.Build(families, leases, own);
                 table.Add($"Build over {count} leases (ms)", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (state.PeerCount != count)
                 {

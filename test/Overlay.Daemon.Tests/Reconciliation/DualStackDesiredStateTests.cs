@@ -32,7 +32,7 @@ public class DualStackDesiredStateTests
             },
             5);
 
-    private static DesiredState Build(params Lease[] leases) => DesiredStateBuilder.Build(Config, leases, Own, DeviceIndex, deviceIndexV6: DeviceIndexV6);
+    private static DesiredState Build(params Lease[] leases) => DesiredStateBuilder.Build(DesiredStateTests.Families(Config, DeviceIndex, DeviceIndexV6), leases, Own);
 
     private static List<RouteEntry> V6Routes(DesiredState state) =>
         state.Routes.Where(r => r.Destination.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6).ToList();
@@ -69,7 +69,7 @@ public class DualStackDesiredStateTests
     [Test]
     public void Without_an_IPv6_device_only_IPv4_entries_are_built()
     {
-        DesiredState state = DesiredStateBuilder.Build(Config, [DualLease(2)], Own, DeviceIndex);
+        DesiredState state = DesiredStateBuilder.Build(DesiredStateTests.Families(Config, DeviceIndex), [DualLease(2)], Own);
 
         Assert.That(V6Routes(state), Is.Empty);
         Assert.That(state.Fdb.Select(f => f.InterfaceIndex), Is.All.EqualTo(DeviceIndex));
@@ -193,16 +193,17 @@ public class DualStackDesiredStateTests
     public void Direct_routing_sends_on_link_IPv6_peers_straight_to_their_PublicIPv6()
     {
         NetworkConfig direct = Config with { Backend = Config.Backend with { DirectRouting = true } };
-        DesiredState state = DesiredStateBuilder.Build(direct, [DualLease(2)], Own, DeviceIndex, ip => ip.Equals(IPAddress.Parse("2001:db8:1::2")), DeviceIndexV6);
+        DesiredState state = DesiredStateBuilder.Build(DesiredStateTests.Families(direct, DeviceIndex, DeviceIndexV6), [DualLease(2)], Own, ip => ip.Equals(IPAddress.Parse("2001:db8:1::2")));
 
         Assert.That(state.Routes, Does.Contain(RouteEntry.ViaGateway(IPNetwork.Parse("2001:db8:100:2::/64"), IPAddress.Parse("2001:db8:1::2"))));
         Assert.That(state.Neighbours.Single().Address, Is.EqualTo(IPAddress.Parse("198.18.2.0")), "the IPv4 peer is off-link here, so it goes through VXLAN");
     }
 
-    internal static readonly KernelDiff.Scope Scope = new(Config.Network, Own.IPv4, DeviceIndex)
-    {
-        IPv6 = new KernelDiff.Scope(Config.IPv6!.Network, Own.IPv6!.Value, DeviceIndexV6),
-    };
+    internal static readonly IReadOnlyList<KernelDiff.Scope> Scope =
+    [
+        new(Config.Network, Own.IPv4, DeviceIndex),
+        new(Config.IPv6!.Network, Own.IPv6!.Value, DeviceIndexV6),
+    ];
 
     [Test]
     public void The_diff_removes_stale_IPv6_entries_on_the_IPv6_device_and_leaves_the_kernels_own_alone()

@@ -9,7 +9,7 @@ public class KernelDiffTests
 {
     private static readonly KernelDiff.Scope Scope = new(IPNetwork.Parse("198.18.0.0/16"), IPNetwork.Parse("198.18.1.0/24"), DeviceIndex);
 
-    private static DesiredState Desired(params Overlay.Core.Leases.Lease[] leases) => DesiredStateBuilder.Build(Config, leases, Own, DeviceIndex);
+    private static DesiredState Desired(params Overlay.Core.Leases.Lease[] leases) => DesiredStateBuilder.Build(Families(Config, DeviceIndex), leases, Own);
 
     private static ActualState ActualOf(DesiredState state) => new(state.Routes, state.Neighbours, state.Fdb);
 

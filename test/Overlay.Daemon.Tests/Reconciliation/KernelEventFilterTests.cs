@@ -6,10 +6,13 @@ namespace Overlay.Daemon.Tests.Reconciliation;
 
 public class KernelEventFilterTests
 {
-    private static readonly IPNetwork Pods = IPNetwork.Parse("198.18.0.0/16");
     private static readonly MacAddress Mac = MacAddress.Parse("0e:00:00:00:00:02");
 
-    private static KernelEventMeaning Classify(NetlinkEvent change) => KernelEventFilter.Classify(change, 7, "flannel.1", Pods);
+    /// <summary>flannel.1 (device 7) for 198.18.0.0/16 and flannel-v6.1 (device 8) for 2001:db8:100::/48.</summary>
+    private static readonly VxlanFamily IPv4 = VxlanFamily.IPv4(DualStackDesiredStateTests.Config) with { DeviceIndex = 7 };
+    private static readonly VxlanFamily IPv6 = VxlanFamily.IPv6(DualStackDesiredStateTests.Config) with { DeviceIndex = 8 };
+
+    private static KernelEventMeaning Classify(NetlinkEvent change) => KernelEventFilter.Classify(change, [IPv4]);
 
     [Test]
     public void Deleting_an_entry_on_the_device_calls_for_a_repair()
@@ -51,8 +54,7 @@ public class KernelEventFilterTests
     [Test]
     public void In_dual_stack_deleting_an_entry_on_the_IPv6_device_or_the_device_itself_is_noticed()
     {
-        var v6 = new WatchedDevice(8, "flannel-v6.1", IPNetwork.Parse("2001:db8:100::/48"));
-        KernelEventMeaning Dual(NetlinkEvent change) => KernelEventFilter.Classify(change, 7, "flannel.1", Pods, v6);
+        KernelEventMeaning Dual(NetlinkEvent change) => KernelEventFilter.Classify(change, [IPv4, IPv6]);
 
         Assert.That(Dual(new RouteEvent(true, RouteEntry.ViaGateway(IPNetwork.Parse("2001:db8:100:2::/64"), IPAddress.Parse("2001:db8:100:2::"), 8, true))), Is.EqualTo(KernelEventMeaning.Repair));
         Assert.That(Dual(new NeighbourEvent(true, new NeighbourEntry(8, IPAddress.Parse("2001:db8:100:2::"), Mac))), Is.EqualTo(KernelEventMeaning.Repair));

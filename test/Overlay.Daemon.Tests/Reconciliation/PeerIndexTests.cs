@@ -9,7 +9,7 @@ namespace Overlay.Daemon.Tests.Reconciliation;
 public class PeerIndexTests
 {
     private static PeerIndex IndexOf(IReadOnlyList<Lease> leases) =>
-        PeerIndex.TryCreate(Config, leases, Own, DeviceIndex, DesiredStateBuilder.Build(Config, leases, Own, DeviceIndex))
+        PeerIndex.TryCreate(Families(Config, DeviceIndex), leases, Own, DesiredStateBuilder.Build(Families(Config, DeviceIndex), leases, Own))
         ?? throw new InvalidOperationException("expected the simple case");
 
     /// <summary>A kernel simulated as three tables, changed as netlink would change it.</summary>
@@ -21,9 +21,9 @@ public class PeerIndexTests
 
         public HashSet<FdbEntry> Fdb { get; } = [];
 
-        public SimulatedKernel(DesiredState state, KernelDiff.Scope? scope = null)
+        public SimulatedKernel(DesiredState state, IReadOnlyList<KernelDiff.Scope>? scope = null)
         {
-            Apply(KernelDiff.Compute(state, new ActualState([], [], []), scope ?? new KernelDiff.Scope(Config.Network, Own.IPv4, DeviceIndex)));
+            Apply(KernelDiff.Compute(state, new ActualState([], [], []), scope ?? [new KernelDiff.Scope(Config.Network, Own.IPv4, DeviceIndex)]));
         }
 
         public void Apply(IEnumerable<NetlinkChange> changes)
@@ -84,8 +84,8 @@ public class PeerIndexTests
         Assert.That(IndexOf([peer]).TryPlan([(SubnetKey.Parse("198.18.2.0-25"), LeaseOf("198.18.2.0-25", "192.0.2.13", "0e:00:00:00:00:03"))], out _), Is.False, "another subnet length");
         Assert.That(IndexOf([peer]).TryPlan([(Own, LeaseOf("198.18.1.0-24", "192.0.2.11", "0e:00:00:00:00:09"))], out _), Is.False, "this node's own lease");
         Assert.That(IndexOf([peer]).TryPlan([(SubnetKey.Parse("198.18.9.0-24"), null)], out _), Is.False, "the removal of a lease it never had");
-        Assert.That(PeerIndex.TryCreate(Config, [peer, LeaseOf("198.18.3.0-24", "192.0.2.13", backend: "udp")], Own, DeviceIndex,
-            DesiredStateBuilder.Build(Config, [peer, LeaseOf("198.18.3.0-24", "192.0.2.13", backend: "udp")], Own, DeviceIndex)), Is.Null, "a skipped lease");
+        Assert.That(PeerIndex.TryCreate(Families(Config, DeviceIndex), [peer, LeaseOf("198.18.3.0-24", "192.0.2.13", backend: "udp")], Own,
+            DesiredStateBuilder.Build(Families(Config, DeviceIndex), [peer, LeaseOf("198.18.3.0-24", "192.0.2.13", backend: "udp")], Own)), Is.Null, "a skipped lease");
     }
 
     /// <summary>Random series of lease changes applied one by one end where a full rebuild and diff would.</summary>
@@ -105,7 +105,7 @@ public class PeerIndexTests
             }
 
             PeerIndex index = IndexOf(leases.Values.ToList());
-            var kernel = new SimulatedKernel(DesiredStateBuilder.Build(Config, leases.Values, Own, DeviceIndex));
+            var kernel = new SimulatedKernel(DesiredStateBuilder.Build(Families(Config, DeviceIndex), leases.Values, Own));
             for (int step = 0; step < 10; step++)
             {
                 var batch = new List<(SubnetKey, Lease?)>();
@@ -140,13 +140,13 @@ public class PeerIndexTests
                     }
                 }
 
-                DesiredState full = DesiredStateBuilder.Build(Config, leases.Values, Own, DeviceIndex);
+                DesiredState full = DesiredStateBuilder.Build(Families(Config, DeviceIndex), leases.Values, Own);
                 if (!index.TryPlan(batch, out List<NetlinkChange> plan))
                 {
                     // Not the simple case: the daemon would reconcile fully; so does the simulation.
                     var actual = new ActualState(kernel.Routes.Values.ToList(), kernel.Neighbours.Values.ToList(), kernel.Fdb.ToList());
                     kernel.Apply(KernelDiff.Compute(full, actual, new KernelDiff.Scope(Config.Network, Own.IPv4, DeviceIndex)));
-                    index = PeerIndex.TryCreate(Config, leases.Values, Own, DeviceIndex, full) ?? IndexOf([]);
+                    index = PeerIndex.TryCreate(Families(Config, DeviceIndex), leases.Values, Own, full) ?? IndexOf([]);
                     if (full.Skipped.Count > 0)
                     {
                         break;
@@ -165,12 +165,14 @@ public class PeerIndexTests
     }
 
     private static PeerIndex DualIndexOf(IReadOnlyList<Lease> leases) =>
-        PeerIndex.TryCreate(DualStackDesiredStateTests.Config, leases, DualStackDesiredStateTests.Own, DeviceIndex,
-            BuildDual(leases), DualStackDesiredStateTests.DeviceIndexV6)
+        PeerIndex.TryCreate(DualFamilies, leases, DualStackDesiredStateTests.Own, BuildDual(leases))
         ?? throw new InvalidOperationException("expected the simple case");
 
     private static DesiredState BuildDual(IEnumerable<Lease> leases) =>
-        DesiredStateBuilder.Build(DualStackDesiredStateTests.Config, leases, DualStackDesiredStateTests.Own, DeviceIndex, deviceIndexV6: DualStackDesiredStateTests.DeviceIndexV6);
+        DesiredStateBuilder.Build(DualFamilies, leases, DualStackDesiredStateTests.Own);
+
+    private static IReadOnlyList<VxlanFamily> DualFamilies =>
+        Families(DualStackDesiredStateTests.Config, DeviceIndex, DualStackDesiredStateTests.DeviceIndexV6);
 
     [Test]
     public void A_new_dual_stack_node_gets_its_entries_on_both_devices_routes_last()
@@ -246,7 +248,7 @@ public class PeerIndexTests
                 {
                     var actual = new ActualState(kernel.Routes.Values.ToList(), kernel.Neighbours.Values.ToList(), kernel.Fdb.ToList());
                     kernel.Apply(KernelDiff.Compute(full, actual, scope));
-                    index = PeerIndex.TryCreate(DualStackDesiredStateTests.Config, leases.Values, DualStackDesiredStateTests.Own, DeviceIndex, full, DualStackDesiredStateTests.DeviceIndexV6) ?? DualIndexOf([]);
+                    index = PeerIndex.TryCreate(DualFamilies, leases.Values, DualStackDesiredStateTests.Own, full) ?? DualIndexOf([]);
                     continue;
                 }
 

@@ -36,12 +36,4 @@ public class VxlanDevicePlanTests
     {
         Assert.That(VxlanDevicePlan.Decide(new LinkInfo(5, "flannel.1") { Kind = "bridge" }, Wanted).Action, Is.EqualTo(DeviceAction.Recreate));
     }
-
-    [Test]
-    public void The_device_is_named_after_the_VNI_and_its_MTU_leaves_room_for_the_encapsulation()
-    {
-        Assert.That(VxlanDevicePlan.DeviceName(42), Is.EqualTo("flannel.42"));
-        Assert.That(VxlanDevicePlan.DeviceMtu(1500), Is.EqualTo(1450));
-        Assert.That(VxlanDevicePlan.DeviceMtu(1500, ipv6Underlay: true), Is.EqualTo(1430));
-    }
 }
