@@ -1,0 +1,117 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Overlay.Daemon.Masquerade;
+using Overlay.Netlink;
+
+namespace Overlay.Daemon.Hosting.Loop;
+
+/// <summary>
+/// overlayd's loop: trigger sources publish, each component has a lane (a queue and a task) that coalesces
+/// what is queued and runs one pass at a time. Sources start before the first reconcile, so nothing that
+/// happens during start-up is missed; lanes start once the node is ready, and begin with what was queued.
+/// </summary>
+public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
+{
+    /// <summary>The pause after a failed pass before the component runs again.</summary>
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly List<Lane> _lanes = [];
+    private readonly List<Task> _running = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public NodeLoop(TimeProvider time, ILogger logger)
+    {
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>A failure a component recovers from by trying again: the kernel, nft, a file, etcd.</summary>
+    public static bool IsRetryable(Exception e) => e is NetlinkException or NftException or IOException or UnauthorizedAccessException;
+
+    public void Add(INodeComponent component) =>
+        _lanes.Add(new Lane(component, Channel.CreateUnbounded<Trigger>(new UnboundedChannelOptions { SingleReader = true })));
+
+    public void Publish(Trigger trigger)
+    {
+        foreach (Lane lane in _lanes)
+        {
+            if ((lane.Component.Wants & trigger.Kind) != 0)
+            {
+                lane.Queue.Writer.TryWrite(trigger);
+            }
+        }
+    }
+
+    /// <summary>Starts a source; what it publishes waits in the lanes' queues until <see cref="RunAsync"/>.</summary>
+    public void Start(ITriggerSource source) =>
+        _running.Add(Task.Run(() => source.RunAsync(this, _stop.Token), CancellationToken.None));
+
+    /// <summary>Runs every lane until <paramref name="ct"/> is cancelled or a source or pass fails for good.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using CancellationTokenRegistration link = ct.Register(_stop.Cancel);
+        foreach (Lane lane in _lanes)
+        {
+            _running.Add(Task.Run(() => RunLaneAsync(lane, _stop.Token), CancellationToken.None));
+        }
+
+        // The first task to end decides: a source or a lane that ends or fails before shutdown is fatal.
+        Task first = await Task.WhenAny(_running);
+        await _stop.CancelAsync();
+        await first; // rethrows its failure
+        ct.ThrowIfCancellationRequested();
+        throw new InvalidOperationException("a part of overlayd's loop ended on its own");
+    }
+
+    private async Task RunLaneAsync(Lane lane, CancellationToken ct)
+    {
+        ChannelReader<Trigger> queue = lane.Queue.Reader;
+        bool announcesPasses = (lane.Component.Wants & Triggers.PassCompleted) == 0;
+        while (await queue.WaitToReadAsync(ct))
+        {
+            var batch = new TriggerBatch();
+            while (queue.TryRead(out Trigger trigger))
+            {
+                batch.Add(trigger);
+            }
+
+            try
+            {
+                await lane.Component.RunPassAsync(batch, ct);
+            }
+            catch (Exception e) when (IsRetryable(e))
+            {
+                LogPassFailed(_logger, lane.Component.Name, e.Message);
+                lane.Queue.Writer.TryWrite(new Trigger(Triggers.Retry));
+                await Task.Delay(RetryDelay, _time, ct);
+            }
+
+            if (announcesPasses)
+            {
+                Publish(new Trigger(Triggers.PassCompleted));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await Task.WhenAll(_running);
+        }
+        catch (Exception)
+        {
+            // Shutting down: failures were reported by RunAsync, or do not matter any more.
+        }
+
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(1015, LogLevel.Error, "{Component}: pass failed, will retry: {Error}")]
+    private static partial void LogPassFailed(ILogger logger, string component, string error);
+
+    private sealed record Lane(INodeComponent Component, Channel<Trigger> Queue);
+}

@@ -1,0 +1,104 @@
+namespace Overlay.Daemon.Hosting.Loop;
+
+/// <summary>How much of the kernel a pass compares.</summary>
+public enum ReconcileMode
+{
+    /// <summary>Nothing to reconcile.</summary>
+    None,
+
+    /// <summary>Only the entries of the leases that changed (the <c>PeerIndex</c> path; it may fall back to <see cref="Full"/>).</summary>
+    LeaseChanges,
+
+    /// <summary>Every lease against a fresh dump of the kernel.</summary>
+    Full,
+}
+
+/// <summary>What the state outside the triggers says.</summary>
+/// <param name="OwnLeaseMoved">The keeper holds a different subnet from the one the component last acted on.</param>
+/// <param name="RulesManaged">Some nftables table is kept (<c>--ip-masq</c> or <c>--iptables-forward-rules</c>).</param>
+/// <param name="ActivitySinceTrim">A pass ran since memory was last given back.</param>
+/// <param name="QuietFor">How long ago the last pass of any component ended.</param>
+public readonly record struct PlannerState(bool OwnLeaseMoved = false, bool RulesManaged = false, bool ActivitySinceTrim = false, TimeSpan QuietFor = default);
+
+/// <summary>What one pass does; each component carries out its own part.</summary>
+public readonly record struct PassPlan
+{
+    /// <summary>Tell systemd the loop is alive.</summary>
+    public bool PetWatchdog { get; init; }
+
+    /// <summary>The own lease moved: new device addresses, rules, subnet.env.</summary>
+    public bool FollowOwnLease { get; init; }
+
+    /// <summary>Check the VXLAN devices: recreate a deleted one, set a changed MAC back, ensure the addresses.</summary>
+    public bool CheckDevices { get; init; }
+
+    public ReconcileMode Reconcile { get; init; }
+
+    /// <summary>The changes this pass makes repair drift, so they count in <c>overlay_repairs_total</c>.</summary>
+    public bool CountRepairs { get; init; }
+
+    /// <summary>Check that the nftables tables are intact, and restore them if not.</summary>
+    public bool CheckRules { get; init; }
+
+    /// <summary>Apply the nftables plan now (a new lease, or a failed apply to retry).</summary>
+    public bool ApplyRules { get; init; }
+
+    /// <summary>Write subnet.env if its content changed.</summary>
+    public bool WriteSubnetFile { get; init; }
+
+    /// <summary>Refresh the systemd status line and the lease expiry in the metrics.</summary>
+    public bool UpdateStatus { get; init; }
+
+    /// <summary>Things are quiet after activity: give memory the burst left committed back.</summary>
+    public bool TrimHeap { get; init; }
+}
+
+/// <summary>
+/// The decision of what a pass does, from the coalesced triggers and a little state. Pure, so that every
+/// combination is tested without root or etcd; the components only carry the plan out.
+/// </summary>
+public static class PassPlanner
+{
+    /// <summary>How long no component may have run before memory is given back.</summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(3);
+
+    /// <summary>Triggers saying the kernel may differ from what overlayd last wrote: what a pass changes is a repair.</summary>
+    public const Triggers Drift = Triggers.Kernel | Triggers.Device | Triggers.Resync | Triggers.DeviceRebuilt | Triggers.Retry;
+
+    /// <summary>Triggers that call for comparing the peers' entries at all.</summary>
+    public const Triggers PeerTriggers = Triggers.Leases | Triggers.OwnLease | Drift;
+
+    public static PassPlan Plan(TriggerBatch batch, PlannerState state) =>
+        Plan(batch.Kinds, state, batch.LeaseUpdates.Count > 0, batch.AnyLeaseResync);
+
+    /// <param name="hasLeaseUpdates">The batch carries lease updates.</param>
+    /// <param name="anyLeaseResync">One of them came from a full list (start, compaction, reconnect gap).</param>
+    public static PassPlan Plan(Triggers kinds, PlannerState state, bool hasLeaseUpdates = false, bool anyLeaseResync = false)
+    {
+        bool drift = (kinds & Drift) != 0;
+        bool follow = (kinds & Triggers.OwnLease) != 0 && state.OwnLeaseMoved;
+        bool retry = (kinds & Triggers.Retry) != 0;
+
+        ReconcileMode reconcile = ReconcileMode.None;
+        if ((kinds & PeerTriggers) != 0)
+        {
+            // A plain lease change touches only that lease's entries; anything else compares everything.
+            bool plainLeaseChange = (kinds & PeerTriggers) == Triggers.Leases && hasLeaseUpdates && !anyLeaseResync;
+            reconcile = plainLeaseChange ? ReconcileMode.LeaseChanges : ReconcileMode.Full;
+        }
+
+        return new PassPlan
+        {
+            PetWatchdog = (kinds & Triggers.Watchdog) != 0,
+            FollowOwnLease = follow,
+            CheckDevices = (kinds & (Triggers.Device | Triggers.Resync | Triggers.Retry)) != 0 || follow,
+            Reconcile = reconcile,
+            CountRepairs = drift && reconcile != ReconcileMode.None,
+            CheckRules = (kinds & Triggers.Rules) != 0 && state.RulesManaged && !(follow || retry),
+            ApplyRules = follow || retry,
+            WriteSubnetFile = follow || retry,
+            UpdateStatus = (kinds & (Triggers.PassCompleted | Triggers.OwnLease | Triggers.Housekeeping)) != 0,
+            TrimHeap = (kinds & Triggers.Housekeeping) != 0 && state.ActivitySinceTrim && state.QuietFor >= QuietPeriod,
+        };
+    }
+}
