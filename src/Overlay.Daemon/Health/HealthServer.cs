@@ -13,7 +13,7 @@ namespace Overlay.Daemon.Health;
 /// A deliberately small HTTP/1.1 responder: three GET paths, one response per connection, no framework to
 /// weigh on the daemon's memory or its NativeAOT build.
 /// </summary>
-public sealed class HealthServer : BackgroundService
+public sealed partial class HealthServer : BackgroundService
 {
     private readonly DaemonOptions _options;
     private readonly DaemonStatus _status;
@@ -40,11 +40,11 @@ public sealed class HealthServer : BackgroundService
         }
         catch (SocketException e)
         {
-            Log.HealthListenFailed(_logger, _options.HealthzIP, _options.HealthzPort, e.Message);
+            LogListenFailed(_logger, _options.HealthzIP, _options.HealthzPort, e.Message);
             return;
         }
 
-        Log.HealthListening(_logger, _options.HealthzIP, _options.HealthzPort);
+        LogListening(_logger, _options.HealthzIP, _options.HealthzPort);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -108,4 +108,10 @@ public sealed class HealthServer : BackgroundService
             _ => (404, "not found: try /healthz, /readyz or /metrics\n", "text/plain; charset=utf-8"),
         };
     }
+
+    [LoggerMessage(1018, LogLevel.Information, "health endpoint on http://{Address}:{Port}/ (/healthz, /readyz, /metrics)")]
+    private static partial void LogListening(ILogger logger, string address, int port);
+
+    [LoggerMessage(1019, LogLevel.Error, "health endpoint could not listen on {Address}:{Port}: {Error}")]
+    private static partial void LogListenFailed(ILogger logger, string address, int port, string error);
 }

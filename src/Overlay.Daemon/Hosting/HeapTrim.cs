@@ -3,8 +3,9 @@ namespace Overlay.Daemon.Hosting;
 /// <summary>
 /// Gives memory back after a burst. The start-up (every lease listed, the kernel dumped, thousands of entries
 /// built and sent) and a full resync allocate several times what overlayd keeps; the GC leaves that memory
-/// committed for the next burst. A daemon that sits for days between bursts should not carry it: after a full
-/// pass, when the GC holds much more than the live heap, one compacting collection returns the rest.
+/// committed for the next burst, and so do a hundred lease changes in a row. A daemon that sits for days between
+/// bursts should not carry it: once no component has run for a few seconds after some work, when the GC holds
+/// much more than the live heap, one compacting collection returns the rest.
 /// </summary>
 internal static class HeapTrim
 {
@@ -14,9 +15,13 @@ internal static class HeapTrim
     /// <summary>The decision, kept pure: trim when the GC holds more than the live heap plus <see cref="Slack"/>.</summary>
     internal static bool Due(long committedBytes, long heapBytes) => committedBytes - heapBytes > Slack;
 
-    /// <summary>After a full pass: a blocking, compacting collection that decommits free memory, when due.</summary>
-    public static bool AfterFullPass()
+    /// <summary>
+    /// Once things are quiet after a burst: a blocking, compacting collection that decommits free memory, when due.
+    /// The last collection's figures may predate the burst, so a cheap young-generation collection refreshes them first.
+    /// </summary>
+    public static bool IfDue()
     {
+        GC.Collect(1, GCCollectionMode.Forced, blocking: true, compacting: false);
         GCMemoryInfo last = GC.GetGCMemoryInfo();
         if (!Due(last.TotalCommittedBytes, last.HeapSizeBytes - last.FragmentedBytes))
         {

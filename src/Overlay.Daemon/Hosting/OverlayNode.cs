@@ -1,37 +1,19 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
-using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Overlay.Core.Allocation;
-using Overlay.Core.Config;
-using Overlay.Core.Identity;
-using Overlay.Core.Leases;
-using Overlay.Core.SubnetFile;
-using Overlay.Daemon.Device;
 using Overlay.Daemon.Health;
-using Overlay.Daemon.Masquerade;
 using Overlay.Daemon.Options;
-using Overlay.Daemon.Reconciliation;
-using Overlay.Daemon.Underlay;
 using Overlay.Leases;
-using Overlay.Netlink;
 
 namespace Overlay.Daemon.Hosting;
 
 /// <summary>
-/// The node daemon's main loop. Data flows one way: etcd (<see cref="LeaseWatcher"/>) → the lease set →
-/// <see cref="DesiredStateBuilder"/> → <see cref="KernelDiff"/> → netlink. Every trigger (a lease change, a
-/// kernel entry deleted by someone, the periodic resync, this node's own lease moving) is coalesced into one
-/// full reconcile of the kernel against the whole lease set.
+/// The node daemon as a hosted service: runs the <see cref="StartupSequence"/> (interface → config → device →
+/// lease → first reconcile → rules → subnet.env → ready), then the node's loop until stopped. Data flows one way:
+/// etcd → the lease set → desired kernel state → diff → netlink.
 /// </summary>
-public sealed class OverlayNode : BackgroundService
+public sealed partial class OverlayNode : BackgroundService
 {
-    private static readonly TimeSpan RulesCheckInterval = TimeSpan.FromSeconds(5);
-
     private readonly DaemonOptions _options;
     private readonly DaemonStatus _status;
     private readonly ILoggerFactory _loggers;
@@ -39,7 +21,6 @@ public sealed class OverlayNode : BackgroundService
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly SystemdNotify _systemd = new();
-    private readonly Channel<Trigger> _triggers = Channel.CreateUnbounded<Trigger>(new UnboundedChannelOptions { SingleReader = true });
 
     public OverlayNode(DaemonOptions options, DaemonStatus status, ILoggerFactory loggers, TimeProvider time, IHostApplicationLifetime lifetime)
     {
@@ -54,434 +35,29 @@ public sealed class OverlayNode : BackgroundService
     public static string Version =>
         typeof(OverlayNode).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    private enum TriggerKind
-    {
-        Leases,
-        Kernel,
-        Device,
-        Resync,
-        OwnLease,
-        Rules,
-        Watchdog,
-    }
-
-    private readonly record struct Trigger(TriggerKind Kind, LeaseUpdate? Update = null, long ReceivedAt = 0);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await RunAsync(stoppingToken);
+            LogStarting(_logger, Version, string.Join(",", _options.EtcdEndpoints), _options.EtcdPrefix);
+            await using var node = new NodeStartup(_options, _status, _loggers, _time, _systemd);
+            await new StartupSequence(node, _time, _logger).RunAsync(stoppingToken);
+            await node.Loop.RunAsync(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
         catch (Exception e)
         {
-            Log.Fatal(_logger, e.Message);
+            LogFatal(_logger, e.Message);
             _systemd.Status("failed: " + e.Message);
             Environment.ExitCode = 1;
             _lifetime.StopApplication();
         }
         finally
         {
-            Log.Stopping(_logger);
+            LogStopping(_logger);
             _systemd.Stopping();
-        }
-    }
-
-    private async Task RunAsync(CancellationToken ct)
-    {
-        Log.Starting(_logger, Version, string.Join(",", _options.EtcdEndpoints), _options.EtcdPrefix);
-        using NetlinkHandle netlink = NetlinkHandle.Open();
-
-        _systemd.Status("choosing the underlay interface");
-        UnderlayChoice underlay = await ChooseUnderlayAsync(netlink, ct);
-
-        await using var session = new EtcdSession(EtcdOptionsFrom(_options), _loggers.CreateLogger<EtcdSession>(), _time);
-        _status.ObserveEtcdFailures(() => session.FailedCalls);
-        var leaseOptions = new LeaseOptions { Ttl = _options.SubnetLeaseTtl, RenewMargin = TimeSpan.FromMinutes(_options.SubnetLeaseRenewMargin) };
-        var store = new LeaseStore(session, leaseOptions, _loggers.CreateLogger<LeaseStore>(), _time);
-
-        _systemd.Status("waiting for a valid network config in etcd");
-        NetworkConfig config = await store.WaitForConfigAsync(ct);
-        BackendConfig backend = config.Backend;
-        Log.ConfigLoaded(_logger, config.Network.ToString(), config.SubnetLen, backend.Vni, backend.EffectivePort);
-
-        // Dual stack: the IPv6 endpoint is needed before the identity and the lease; without one overlayd cannot run.
-        (IPAddress Address, string Reason)? ipv6Endpoint = config.IPv6 is not null ? UnderlaySelection.ChooseIPv6(underlay.Interface, _options.PublicIPv6) : null;
-        IPAddress? publicIPv6 = ipv6Endpoint?.Address ?? _options.PublicIPv6;
-
-        string machineId = NodeIdentityDerivation.ReadMachineId(_options.MachineIdFile ?? NodeIdentityDerivation.MachineIdPath);
-        NodeIdentity self = NodeIdentityDerivation.Create(_options.NodeName, machineId, underlay.PublicIP, publicIPv6);
-
-        // One device per family: flannel.VNI, and in dual stack flannel-v6.VNI, the same recipe over the IPv6
-        // underlay with a MAC of its own and 70 bytes of overhead.
-        int underlayMtu = backend.Mtu != 0 ? backend.Mtu : underlay.Interface.Mtu;
-        var vxlan = new VxlanInfo((uint)backend.Vni, underlay.LocalAddress, underlay.Interface.Index, (ushort)backend.EffectivePort, backend.Learning, backend.Gbp);
-        var reconciler = new KernelReconciler(netlink, _status, _logger);
-        var attributes = new LeaseAttributes
-        {
-            PublicIP = underlay.PublicIP.ToString(),
-            PublicIPv6 = publicIPv6?.ToString(),
-            BackendType = BackendConfig.VxlanType,
-        };
-        foreach (VxlanFamily family in VxlanFamily.Of(config))
-        {
-            VxlanInfo local = vxlan;
-            if (family.IsIPv6)
-            {
-                if (ipv6Endpoint is not { } endpoint)
-                {
-                    continue;
-                }
-
-                local = vxlan with { Local = endpoint.Address };
-                Log.IPv6Underlay(_logger, family.DeviceName, endpoint.Address.ToString(), endpoint.Reason, underlayMtu - family.Overhead);
-            }
-
-            MacAddress derivedMac = MacAddress.FromBytes(NodeIdentityDerivation.VtepMac(self.OwnerId, backend.Vni, ipv6: family.IsIPv6));
-            attributes = reconciler.EnsureDevice(family.OnUnderlay(local, underlayMtu, derivedMac)).Advertise(attributes);
-        }
-
-        IReadOnlyList<VxlanFamily> families = reconciler.Families;
-        int deviceMtu = families[0].Mtu;
-        SubnetKey? previous = SubnetEnvReader.PreviousSubnetFromFile(_options.SubnetFile);
-        var keeper = new LeaseKeeper(store, config, self, attributes, previous, leaseOptions, _loggers.CreateLogger<LeaseKeeper>(), _time);
-
-        _systemd.Status("acquiring a subnet lease");
-        OwnLease own = await AcquireAsync(keeper, ct);
-        Log.LeaseAcquired(_logger, own.Subnet.ToString(), own.How.ToString(), own.Expiration?.ToString("u", CultureInfo.InvariantCulture) ?? "never (reservation)");
-        _status.SetLeaseExpiration(own.Expiration);
-        EnsureAddresses(reconciler, own);
-        keeper.LeaseChanged += changed => _triggers.Writer.TryWrite(new Trigger(TriggerKind.OwnLease));
-
-        var watcher = new LeaseWatcher(session, _loggers.CreateLogger<LeaseWatcher>());
-        using var background = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Task[] pumps =
-        [
-            PumpLeasesAsync(watcher, keeper, background.Token),
-            keeper.RunAsync(background.Token),
-            PumpKernelEventsAsync(reconciler, background.Token),
-            TickAsync(TriggerKind.Resync, _options.ResyncInterval, background.Token),
-            TickAsync(TriggerKind.Rules, RulesCheckInterval, background.Token),
-            SystemdNotify.WatchdogInterval() is { } watchdog ? TickAsync(TriggerKind.Watchdog, watchdog, background.Token) : Task.CompletedTask,
-        ];
-
-        var nft = new NftTable();
-        string rules = RenderRules(config, own);
-        IReadOnlyList<Lease> leases = [];
-        bool ready = false;
-
-        try
-        {
-            await foreach (Trigger first in _triggers.Reader.ReadAllAsync(ct))
-            {
-                // Coalesce whatever else is queued into this one pass.
-                var kinds = new HashSet<TriggerKind> { first.Kind };
-                long oldestUpdate = first.ReceivedAt;
-                var updates = new List<LeaseUpdate>();
-                if (first.Update is not null)
-                {
-                    updates.Add(first.Update);
-                }
-
-                while (_triggers.Reader.TryRead(out Trigger next))
-                {
-                    kinds.Add(next.Kind);
-                    if (next.Update is not null)
-                    {
-                        updates.Add(next.Update);
-                        oldestUpdate = oldestUpdate == 0 ? next.ReceivedAt : oldestUpdate;
-                    }
-                }
-
-                LeaseUpdate? latest = updates.Count > 0 ? updates[^1] : null;
-
-                if (latest is not null)
-                {
-                    leases = latest.Current;
-                }
-
-                if (kinds.Contains(TriggerKind.Watchdog))
-                {
-                    _systemd.Watchdog();
-                }
-
-                if (!ready && latest is null)
-                {
-                    continue; // the first reconcile waits for the full lease list
-                }
-
-                try
-                {
-                    if (kinds.Contains(TriggerKind.OwnLease) && keeper.Current is { } current && current.Subnet != own.Subnet)
-                    {
-                        Log.SubnetChanged(_logger, own.Subnet.ToString(), current.Subnet.ToString());
-                        own = current;
-                        EnsureAddresses(reconciler, own);
-                        rules = RenderRules(config, own);
-                        await ApplyRulesAsync(nft, rules, ct);
-                        WriteSubnetFile(config, own, deviceMtu);
-                    }
-
-                    if (keeper.Current is { } renewed)
-                    {
-                        own = renewed;
-                        _status.SetLeaseExpiration(renewed.Expiration);
-                    }
-
-                    if (kinds.Contains(TriggerKind.Device) || kinds.Contains(TriggerKind.Resync))
-                    {
-                        // A device deleted by someone is recreated with its MAC and address; a present one gets its MAC re-asserted.
-                        foreach (VxlanFamily family in families)
-                        {
-                            _status.AddRepairs(reconciler.CheckDevice(family, own.Subnet));
-                        }
-                    }
-
-                    bool onlyHousekeeping = kinds.IsSubsetOf([TriggerKind.Rules, TriggerKind.Watchdog]);
-                    bool fullPass = false;
-                    if (!onlyHousekeeping)
-                    {
-                        bool drift = !kinds.IsSubsetOf([TriggerKind.Leases, TriggerKind.OwnLease, TriggerKind.Rules, TriggerKind.Watchdog]);
-
-                        // A plain lease change touches only that lease's entries; anything else compares everything.
-                        bool onlyLeaseChanges = ready && !drift && !kinds.Contains(TriggerKind.OwnLease) && updates.Count > 0 && !updates.Any(u => u.IsResync);
-                        ReconcileResult? delta = onlyLeaseChanges
-                            ? reconciler.TryApplyLeaseChanges(updates.SelectMany(u => u.Changes).Select(c => (c.Subnet, c.Kind == LeaseChangeKind.Removed ? null : c.Lease)))
-                            : null;
-                        fullPass = delta is null;
-                        ReconcileResult result = delta ?? reconciler.Reconcile(leases, own.Subnet, underlay.Interface.Index);
-                        if (ready && drift)
-                        {
-                            _status.AddRepairs(result.Changes);
-                        }
-
-                        if (oldestUpdate != 0)
-                        {
-                            _status.RecordWatchLag(Stopwatch.GetElapsedTime(oldestUpdate));
-                        }
-
-                        if (result.Changes > 0 || !ready)
-                        {
-                            Log.Reconciled(_logger, string.Join("+", kinds.Order()), result.Changes, result.Peers, result.Failed, result.Duration.TotalMilliseconds);
-                        }
-                    }
-
-                    if (!ready)
-                    {
-                        await ApplyRulesAsync(nft, rules, ct);
-                        WriteSubnetFile(config, own, deviceMtu);
-                        ready = true;
-                        _status.MarkReady();
-                        Log.Ready(_logger, _status.PeersProgrammed, (long)(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds);
-                        _systemd.Ready();
-                    }
-                    else if (kinds.Contains(TriggerKind.Rules) && (_options.IpMasq || _options.IptablesForwardRules) && !await nft.IsIntactAsync(ct))
-                    {
-                        Log.RulesRestored(_logger);
-                        await ApplyRulesAsync(nft, rules, ct);
-                        _status.AddRepairs(1);
-                    }
-
-                    if (fullPass)
-                    {
-                        HeapTrim.AfterFullPass();
-                    }
-
-                    _systemd.Status($"{own.Subnet}: {_status.PeersProgrammed} peers, {_status.Repairs} repairs");
-                }
-                catch (Exception e) when (e is NetlinkException or NftException or IOException or UnauthorizedAccessException)
-                {
-                    Log.ReconcileFailed(_logger, e.Message);
-                    _triggers.Writer.TryWrite(new Trigger(TriggerKind.Resync)); // try again after the coalescing pause below
-                    await Task.Delay(TimeSpan.FromSeconds(1), _time, ct);
-                }
-            }
-        }
-        finally
-        {
-            await background.CancelAsync();
-            try
-            {
-                await Task.WhenAll(pumps);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-    }
-
-    /// <summary>The lease's address in each family on that family's device.</summary>
-    private static void EnsureAddresses(KernelReconciler reconciler, OwnLease own)
-    {
-        foreach (VxlanFamily family in reconciler.Families)
-        {
-            reconciler.EnsureAddress(family, own.Subnet);
-        }
-    }
-
-    /// <summary>The IPv4 table, and in dual stack the IPv6 one with the lease's IPv6 subnet.</summary>
-    private string RenderRules(NetworkConfig config, OwnLease own) =>
-        NftRuleset.Render(config.Network, own.Subnet.IPv4, _options.IpMasq, _options.IptablesForwardRules,
-            config.IPv6?.Network, config.EnableIPv6 ? own.Subnet.IPv6 : null);
-
-    private async Task ApplyRulesAsync(NftTable nft, string rules, CancellationToken ct)
-    {
-        if (!_options.IpMasq && !_options.IptablesForwardRules)
-        {
-            return;
-        }
-
-        try
-        {
-            await nft.ApplyAsync(rules, ct);
-        }
-        catch (NftException e)
-        {
-            Log.RulesFailed(_logger, e.Message);
-            throw;
-        }
-    }
-
-    private void WriteSubnetFile(NetworkConfig config, OwnLease own, int mtu)
-    {
-        var env = new SubnetEnv(config.Network, own.Subnet, config.IPv6?.Network, mtu, _options.IpMasq);
-        if (AtomicFile.WriteIfChanged(_options.SubnetFile, env.Render()))
-        {
-            Log.SubnetFileWritten(_logger, _options.SubnetFile);
-        }
-    }
-
-    private async Task<OwnLease> AcquireAsync(LeaseKeeper keeper, CancellationToken ct)
-    {
-        TimeSpan delay = TimeSpan.FromSeconds(2);
-        while (true)
-        {
-            try
-            {
-                return await keeper.AcquireAsync(ct);
-            }
-            catch (OutOfSubnetsException e)
-            {
-                // flannel exits here; overlayd waits for a lease to be freed or the config to grow.
-                Log.ReconcileFailed(_logger, e.Message);
-                _systemd.Status(e.Message);
-                await Task.Delay(delay, _time, ct);
-                delay = TimeSpan.FromSeconds(Math.Min(30, delay.TotalSeconds * 2));
-            }
-        }
-    }
-
-    private async Task<UnderlayChoice> ChooseUnderlayAsync(NetlinkHandle netlink, CancellationToken ct)
-    {
-        var request = new UnderlayRequest(_options.Iface, _options.IfaceRegex, _options.IfaceCanReach, _options.PublicIP);
-        TimeSpan delay = TimeSpan.FromSeconds(1);
-        while (true)
-        {
-            try
-            {
-                UnderlayChoice choice = UnderlaySelection.Choose(request, ReadInterfaces(netlink), destination => LookUp(netlink, destination), DefaultRouteInterface(netlink));
-                Log.UnderlayChosen(_logger, choice.Interface.Name, choice.Interface.Index, choice.Interface.Mtu, choice.LocalAddress.ToString(), choice.PublicIP.ToString(), choice.Reason);
-                return choice;
-            }
-            catch (UnderlayException e)
-            {
-                // At boot the interface may not be up yet; say why and wait.
-                Log.UnderlayRetry(_logger, e.Message);
-                _systemd.Status(e.Message);
-                await Task.Delay(delay, _time, ct);
-                delay = TimeSpan.FromSeconds(Math.Min(10, delay.TotalSeconds * 2));
-            }
-        }
-    }
-
-    private static List<UnderlayInterface> ReadInterfaces(NetlinkHandle netlink)
-    {
-        IReadOnlyList<AddressEntry> addresses = netlink.ListAddresses();
-        return netlink.ListLinks()
-            .Select(link => new UnderlayInterface(
-                link.Index,
-                link.Name,
-                link.Mtu,
-                link.IsUp,
-                link.Name == "lo",
-                addresses.Where(a => a.InterfaceIndex == link.Index).Select(a => a.Address).ToList()))
-            .ToList();
-    }
-
-    private static UnderlayRoute? LookUp(NetlinkHandle netlink, IPAddress destination)
-    {
-        try
-        {
-            RouteLookup route = netlink.LookupRoute(destination);
-            return new UnderlayRoute(route.InterfaceIndex, route.PreferredSource);
-        }
-        catch (NetlinkException)
-        {
-            return null;
-        }
-    }
-
-    private static int? DefaultRouteInterface(NetlinkHandle netlink) =>
-        netlink.ListRoutes(family: AddressFamily.InterNetwork)
-            .Where(r => r.Destination.PrefixLength == 0 && r.InterfaceIndex != 0)
-            .OrderBy(r => r.Metric)
-            .Select(r => (int?)r.InterfaceIndex)
-            .FirstOrDefault();
-
-    private async Task PumpLeasesAsync(LeaseWatcher watcher, LeaseKeeper keeper, CancellationToken ct)
-    {
-        await foreach (LeaseUpdate update in watcher.WatchAsync(ct))
-        {
-            keeper.NotifyLeaseChanged(update);
-            _triggers.Writer.TryWrite(new Trigger(TriggerKind.Leases, update, Stopwatch.GetTimestamp()));
-        }
-    }
-
-    private async Task TickAsync(TriggerKind kind, TimeSpan interval, CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(interval, _time);
-        while (await timer.WaitForNextTickAsync(ct))
-        {
-            _triggers.Writer.TryWrite(new Trigger(kind));
-        }
-    }
-
-    private async Task PumpKernelEventsAsync(KernelReconciler reconciler, CancellationToken ct)
-    {
-        NetlinkGroups groups = NetlinkGroups.Link | NetlinkGroups.Neighbour;
-        foreach (VxlanFamily family in reconciler.Families)
-        {
-            groups |= family.MonitorGroups;
-        }
-
-        using NetlinkMonitor monitor = NetlinkMonitor.Start(groups);
-        await foreach (NetlinkEvent change in monitor.ReadAllAsync(ct))
-        {
-            if (reconciler.IsOwnDeletion(change))
-            {
-                continue;
-            }
-
-            // A device's index changes when it is recreated: read the families per event.
-            TriggerKind? kind = KernelEventFilter.Classify(change, reconciler.Families) switch
-            {
-                KernelEventMeaning.Repair => TriggerKind.Kernel,
-                KernelEventMeaning.Device => TriggerKind.Device,
-                KernelEventMeaning.Resync => TriggerKind.Resync,
-                _ => null,
-            };
-            if (kind is { } k)
-            {
-                if (k == TriggerKind.Resync)
-                {
-                    Log.MonitorOverrun(_logger);
-                }
-
-                _triggers.Writer.TryWrite(new Trigger(k));
-            }
         }
     }
 
@@ -495,4 +71,13 @@ public sealed class OverlayNode : BackgroundService
         Username = options.EtcdUsername,
         Password = options.EtcdPassword,
     };
+
+    [LoggerMessage(1000, LogLevel.Information, "overlayd {Version} starting: etcd {Endpoints}, prefix {Prefix}")]
+    private static partial void LogStarting(ILogger logger, string version, string endpoints, string prefix);
+
+    [LoggerMessage(1016, LogLevel.Information, "stopping; the device, routes and subnet file stay in place")]
+    private static partial void LogStopping(ILogger logger);
+
+    [LoggerMessage(1017, LogLevel.Critical, "overlayd cannot run: {Error}")]
+    private static partial void LogFatal(ILogger logger, string error);
 }

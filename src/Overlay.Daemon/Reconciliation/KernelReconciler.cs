@@ -16,11 +16,11 @@ namespace Overlay.Daemon.Reconciliation;
 public sealed record ReconcileResult(int Changes, int Failed, int Peers, int Skipped, TimeSpan Duration);
 
 /// <summary>
-/// The thin I/O edge of reconciliation: brings the VXLAN device into shape, dumps the kernel's routes,
+/// The thin I/O edge of reconciliation of the peers' entries (the devices are <see cref="VxlanDevices"/>'): dumps the kernel's routes,
 /// neighbours and FDB entries through netlink, lets <see cref="DesiredStateBuilder"/> and
 /// <see cref="KernelDiff"/> decide, and applies the difference as one batch.
 /// </summary>
-public sealed class KernelReconciler
+public sealed partial class KernelReconciler
 {
     private readonly NetlinkHandle _netlink;
     private readonly DaemonStatus _status;
@@ -33,145 +33,20 @@ public sealed class KernelReconciler
     // Deletions overlayd itself sent: their notifications are not drift and must not trigger a repair pass.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _ownDeletions = new(StringComparer.Ordinal);
 
-    private volatile VxlanFamily[] _families = [];
+    private readonly VxlanDevices _devices;
 
-    public KernelReconciler(NetlinkHandle netlink, DaemonStatus status, ILogger logger)
+    /// <param name="netlink">A socket of the reconciler's own (the device component uses another at the same time).</param>
+    public KernelReconciler(NetlinkHandle netlink, VxlanDevices devices, DaemonStatus status, ILogger logger)
     {
         _netlink = netlink;
+        _devices = devices;
         _status = status;
         _logger = logger;
     }
 
-    /// <summary>
-    /// The node's families as last ensured (device index and MAC), in the order they were first ensured: IPv4, then
-    /// IPv6 in a dual-stack network. Empty before <see cref="EnsureDevice"/>. Replaced as a whole when a device is
-    /// recreated, so another thread (the kernel event pump) reads a consistent list.
-    /// </summary>
-    public IReadOnlyList<VxlanFamily> Families => _families;
-
-    /// <summary>
-    /// Creates the family's device, adopts a compatible one (keeping its MAC, so replacing flanneld drops nothing), or
-    /// recreates an incompatible one; then sets MTU and brings it up. The family's <see cref="VxlanFamily.DeviceMac"/>
-    /// is used only when creating. Returns the family as ensured, which <see cref="Families"/> then holds.
-    /// </summary>
-    public VxlanFamily EnsureDevice(VxlanFamily family)
-    {
-        VxlanInfo wanted = family.Vxlan ?? throw new ArgumentException($"{family.DeviceName} has no underlay yet", nameof(family));
-        string name = family.DeviceName;
-        int mtu = family.Mtu;
-        LinkInfo? existing = _netlink.GetLink(name);
-        DevicePlan plan = VxlanDevicePlan.Decide(existing, wanted);
-        if (plan.Action == DeviceAction.Recreate)
-        {
-            _netlink.DeleteLink(existing!.Index);
-        }
-
-        LinkInfo link = plan.Action == DeviceAction.Adopt
-            ? existing!
-            : _netlink.CreateVxlan(new VxlanLinkSpec(name, wanted) { Mtu = mtu, Mac = family.DeviceMac });
-
-        if (link.Mtu != mtu)
-        {
-            _netlink.SetLinkMtu(link.Index, mtu);
-        }
-
-        if (!link.IsUp)
-        {
-            _netlink.SetLinkUp(link.Index);
-        }
-
-        link = _netlink.GetLink(link.Index) ?? throw new InvalidOperationException($"device {name} vanished while being set up");
-        VxlanFamily ensured = family with { DeviceIndex = link.Index, DeviceMac = link.Mac ?? family.DeviceMac };
-        VxlanFamily[] families = [.. _families];
-        int at = Array.FindIndex(families, f => f.AddressFamily == family.AddressFamily);
-        _families = at < 0 ? [.. families, ensured] : families.Select((f, i) => i == at ? ensured : f).ToArray();
-
-        Log.DeviceReady(_logger, name, plan.Action.ToString().ToLowerInvariant(), plan.Reason, ensured.DeviceMac.ToString(), link.Mtu);
-        return ensured;
-    }
-
-    /// <summary>Sets the family's device's MAC back if something (udev's MACAddressPolicy, an admin) changed it.</summary>
-    public void ReassertMac(VxlanFamily family)
-    {
-        VxlanFamily current = Current(family);
-        LinkInfo? link = _netlink.GetLink(current.DeviceIndex);
-        if (link?.Mac is { } mac && mac != current.DeviceMac)
-        {
-            Log.MacReasserted(_logger, current.DeviceName, mac.ToString(), current.DeviceMac.ToString());
-            _netlink.SetLinkMac(current.DeviceIndex, current.DeviceMac);
-            _status.AddRepairs(1);
-        }
-    }
-
-    /// <summary>Whether the family's device is still the one last ensured (same name, same index).</summary>
-    public bool DeviceExists(VxlanFamily family) =>
-        _netlink.GetLink(family.DeviceName) is { } link && link.Index == Current(family).DeviceIndex;
-
-    /// <summary>
-    /// Gives the family's device this node's subnet's network address in that family as /32 (IPv4) or /128 (IPv6),
-    /// and removes addresses of an earlier lease; nothing when the lease has no subnet in the family.
-    /// </summary>
-    /// <returns>The number of changes made.</returns>
-    public int EnsureAddress(VxlanFamily family, SubnetKey own)
-    {
-        VxlanFamily current = Current(family);
-        if (current.SubnetOf(own) is not { } ownSubnet)
-        {
-            return 0;
-        }
-
-        int hostLength = current.HostPrefixLength;
-        var wanted = new AddressEntry(current.DeviceIndex, ownSubnet.BaseAddress, hostLength);
-        int changes = 0;
-        IReadOnlyList<AddressEntry> present = _netlink.ListAddresses(current.AddressFamily, current.DeviceIndex);
-        foreach (AddressEntry stale in present.Where(a => current.PodNetwork.Contains(a.Address) && !(a.Address.Equals(wanted.Address) && a.PrefixLength == hostLength)))
-        {
-            _netlink.DeleteAddress(stale);
-            changes++;
-        }
-
-        if (!present.Any(a => a.Address.Equals(wanted.Address) && a.PrefixLength == hostLength))
-        {
-            _netlink.ReplaceAddress(wanted);
-            changes++;
-        }
-
-        return changes;
-    }
-
-    /// <summary>
-    /// The periodic and event-driven device check of one family: a device deleted by someone is recreated with its
-    /// MAC and address; a present one gets its MAC re-asserted and its address ensured. Nothing when this node's
-    /// lease has no subnet in the family.
-    /// </summary>
-    /// <returns>The repairs made (a recreated device, address changes); a re-asserted MAC is counted by itself.</returns>
-    public int CheckDevice(VxlanFamily family, SubnetKey own)
-    {
-        VxlanFamily current = Current(family);
-        if (current.SubnetOf(own) is null)
-        {
-            return 0;
-        }
-
-        int repairs = 0;
-        if (!DeviceExists(current))
-        {
-            Log.DeviceGone(_logger, current.DeviceName);
-            EnsureDevice(current);
-            repairs = 1;
-        }
-        else
-        {
-            ReassertMac(current);
-        }
-
-        return repairs + EnsureAddress(current, own);
-    }
-
-    /// <summary>The family as last ensured (its device index and MAC now).</summary>
-    private VxlanFamily Current(VxlanFamily family) =>
-        _families.FirstOrDefault(f => f.AddressFamily == family.AddressFamily)
-        ?? throw new InvalidOperationException($"device {family.DeviceName} was never ensured");
+    /// <summary>Whether every family's device is still the one last ensured (same name, same index).</summary>
+    public bool DevicesPresent() =>
+        _devices.Families.All(f => _netlink.GetLink(f.DeviceName) is { } link && link.Index == f.DeviceIndex);
 
     /// <summary>
     /// Applies lease changes on their own, when the last full reconcile left a <see cref="PeerIndex"/> and every
@@ -193,7 +68,7 @@ public sealed class KernelReconciler
             foreach (BatchItemResult failure in _netlink.Apply(plan).Failures)
             {
                 failed++;
-                Log.ChangeFailed(_logger, failure.Error!.Message);
+                LogChangeFailed(_logger, failure.Error!.Message);
             }
         }
 
@@ -254,7 +129,7 @@ public sealed class KernelReconciler
     {
         long started = Stopwatch.GetTimestamp();
         var onLinkCache = new Dictionary<IPAddress, bool>();
-        IReadOnlyList<VxlanFamily> families = _families.Where(f => f.SubnetOf(own) is not null).ToList();
+        IReadOnlyList<VxlanFamily> families = _devices.Families.Where(f => f.SubnetOf(own) is not null).ToList();
         Func<IPAddress, bool>? isOnLink = families.Any(f => f.DirectRouting)
             ? address =>
             {
@@ -284,11 +159,11 @@ public sealed class KernelReconciler
             {
                 if (skip.Family == AddressFamily.InterNetworkV6)
                 {
-                    Log.LeaseV6Skipped(_logger, skip.Subnet.ToString(), skip.Reason);
+                    LogLeaseV6Skipped(_logger, skip.Subnet, skip.Reason);
                 }
                 else
                 {
-                    Log.LeaseSkipped(_logger, skip.Subnet.ToString(), skip.Reason);
+                    LogLeaseSkipped(_logger, skip.Subnet, skip.Reason);
                 }
             }
         }
@@ -314,7 +189,7 @@ public sealed class KernelReconciler
             foreach (BatchItemResult failure in result.Failures)
             {
                 failed++;
-                Log.ChangeFailed(_logger, failure.Error!.Message);
+                LogChangeFailed(_logger, failure.Error!.Message);
             }
         }
 
@@ -324,4 +199,13 @@ public sealed class KernelReconciler
         _status.RecordReconcile(duration);
         return new ReconcileResult(changes.Count, failed, desired.PeerCount, desired.Skipped.Count, duration);
     }
+
+    [LoggerMessage(1008, LogLevel.Warning, "kernel change failed: {Error}")]
+    private static partial void LogChangeFailed(ILogger logger, string error);
+
+    [LoggerMessage(1009, LogLevel.Warning, "lease {Subnet} is not programmed: {Reason}")]
+    private static partial void LogLeaseSkipped(ILogger logger, SubnetKey subnet, string reason);
+
+    [LoggerMessage(1022, LogLevel.Warning, "lease {Subnet}: its IPv6 part is not programmed: {Reason}")]
+    private static partial void LogLeaseV6Skipped(ILogger logger, SubnetKey subnet, string reason);
 }

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Logging;
+using Overlay.Core.Config;
+using Overlay.Core.Leases;
+using Overlay.Daemon.Health;
+using Overlay.Daemon.Hosting.Loop;
+using Overlay.Leases;
+
+namespace Overlay.Daemon.Masquerade;
+
+/// <summary>
+/// Keeps the nftables tables for <c>--ip-masq</c> and the forward rules: applies them at start and when the
+/// own lease moves, checks them every few seconds and restores them when someone changed them.
+/// </summary>
+public sealed partial class RulesComponent : INodeComponent
+{
+    private readonly NftTable _nft;
+    private readonly NetworkConfig _config;
+    private readonly bool _ipMasq;
+    private readonly bool _forwardRules;
+    private readonly Func<OwnLease> _own;
+    private readonly DaemonStatus _status;
+    private readonly ILogger _logger;
+    private SubnetKey? _appliedFor;
+
+    public RulesComponent(NftTable nft, NetworkConfig config, bool ipMasq, bool forwardRules, Func<OwnLease> own, DaemonStatus status, ILogger logger)
+    {
+        _nft = nft;
+        _config = config;
+        _ipMasq = ipMasq;
+        _forwardRules = forwardRules;
+        _own = own;
+        _status = status;
+        _logger = logger;
+    }
+
+    public string Name => "rules";
+
+    public Triggers Wants => Triggers.Rules | Triggers.OwnLease | Triggers.Retry;
+
+    private bool Managed => _ipMasq || _forwardRules;
+
+    /// <summary>Renders the tables for the current own lease and applies them in one transaction.</summary>
+    public async Task ApplyAsync(CancellationToken ct)
+    {
+        if (!Managed)
+        {
+            return;
+        }
+
+        OwnLease own = _own();
+        string rules = NftRuleset.Render(_config.Network, own.Subnet.IPv4, _ipMasq, _forwardRules,
+            _config.IPv6?.Network, _config.EnableIPv6 ? own.Subnet.IPv6 : null);
+        try
+        {
+            await _nft.ApplyAsync(rules, ct);
+        }
+        catch (NftException e)
+        {
+            LogRulesFailed(_logger, e.Message);
+            throw;
+        }
+
+        _appliedFor = own.Subnet;
+    }
+
+    public async ValueTask RunPassAsync(TriggerBatch batch, CancellationToken ct)
+    {
+        PassPlan plan = PassPlanner.Plan(batch, new PlannerState(OwnLeaseMoved: _own().Subnet != _appliedFor, RulesManaged: Managed));
+        if (plan.ApplyRules)
+        {
+            await ApplyAsync(ct);
+        }
+        else if (plan.CheckRules && !await _nft.IsIntactAsync(ct))
+        {
+            LogRulesRestored(_logger);
+            await ApplyAsync(ct);
+            _status.AddRepairs(1);
+        }
+    }
+
+    [LoggerMessage(1013, LogLevel.Warning, "nftables table was changed by someone else; restoring it")]
+    private static partial void LogRulesRestored(ILogger logger);
+
+    [LoggerMessage(1014, LogLevel.Error, "nftables: {Error}")]
+    private static partial void LogRulesFailed(ILogger logger, string error);
+}
