@@ -44,6 +44,7 @@ public class HeapTrimTests
 
         GCMemoryInfo after = GC.GetGCMemoryInfo();
         Assert.That(HeapTrim.Due(after.TotalCommittedBytes, after.HeapSizeBytes - after.FragmentedBytes), Is.False);
-        Assert.That(keep, Has.Count.EqualTo(40));
+        Assert.That(after.TotalCommittedBytes, Is.LessThan(before.TotalCommittedBytes), "the trim gave memory back");
+        GC.KeepAlive(keep); // the kept chunks are what made the burst's regions partly used
     }
 }
