@@ -65,24 +65,32 @@ internal static class LeasesCommands
             c.Out.Write(LeaseView.WatchHeader() + "\n");
         }
 
-        bool first = true;
-        await foreach (LeaseUpdate update in watcher.WatchAsync(ct))
+        // Once watching, an interrupt (SIGINT, SIGTERM) is how a watch ends: exit 0, wherever it lands, the
+        // flush after a printed line included.
+        try
         {
-            bool initial = first && update.IsResync;
-            first = false;
-            if (initial && watchOnly)
+            bool first = true;
+            await foreach (LeaseUpdate update in watcher.WatchAsync(ct))
             {
-                continue;
-            }
+                bool initial = first && update.IsResync;
+                first = false;
+                if (initial && watchOnly)
+                {
+                    continue;
+                }
 
-            foreach (LeaseChange change in update.Changes.OrderBy(ch => IPAddressMath.First(ch.Subnet.IPv4)))
-            {
-                c.Out.Write(json
-                    ? Json.Line(LeaseView.ToWatchJson(change, update.Revision, initial, c.Now))
-                    : LeaseView.WatchLine(change) + "\n");
-            }
+                foreach (LeaseChange change in update.Changes.OrderBy(ch => IPAddressMath.First(ch.Subnet.IPv4)))
+                {
+                    c.Out.Write(json
+                        ? Json.Line(LeaseView.ToWatchJson(change, update.Revision, initial, c.Now))
+                        : LeaseView.WatchLine(change) + "\n");
+                }
 
-            await c.Out.FlushAsync(ct);
+                await c.Out.FlushAsync(ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
         }
 
         return 0;
