@@ -30,7 +30,8 @@ public sealed class ExecutableTests : CliFixture
 
         Assert.That((version.ExitCode, version.StdOut), Is.EqualTo((0, "overlayctl 0.1.0\n")));
         Assert.That(help.ExitCode, Is.Zero);
-        Assert.That(help.StdOut, Does.Contain("leases list"));
+        Assert.That(help.StdOut, Does.Contain("  lease, leases "));
+        Assert.That(help.StdOut, Does.Contain(": list, get, watch, reserve, release, gc\n"));
         Assert.That(list.ExitCode, Is.Zero, list.StdErr);
         Assert.That(list.StdOut, Does.Contain("198.18.9.0/24   <none>        192.0.2.19   <none>     <none>   <none>   reserved"));
         Assert.That(malformed.ExitCode, Is.EqualTo(2));
