@@ -1,4 +1,7 @@
 using System.Collections;
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Reflection;
 using Grpc.Core;
 using Overlay.Cli.Commands;
@@ -6,6 +9,16 @@ using Overlay.Core.Config;
 using Overlay.Leases;
 
 namespace Overlay.Cli;
+
+/// <summary>What one run hands the commands beyond the library's output streams.</summary>
+internal sealed class CliInvocation(IReadOnlyDictionary<string, string?> environment, TextReader input, TimeProvider time) : InvocationConfiguration
+{
+    public IReadOnlyDictionary<string, string?> Environment { get; } = environment;
+
+    public TextReader Input { get; } = input;
+
+    public TimeProvider Time { get; } = time;
+}
 
 /// <summary>
 /// overlayctl as a function: arguments, environment and streams in, exit status out (0 done, 1 the operation
@@ -34,30 +47,44 @@ public static class OverlayCtl
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
-        ParsedCommandLine line;
+        ParseResult parse = CommandLine.Parse(args);
+        if (parse.Action is ParseErrorAction errors)
+        {
+            return ParseErrors(parse, errors, stderr);
+        }
+
+        var invocation = new CliInvocation(environment, stdin, time)
+        {
+            Output = stdout,
+            Error = stderr,
+            // Program.cs handles SIGINT/SIGTERM (a watch ends with exit 0), and RunCommandAsync every exception.
+            ProcessTerminationTimeout = null,
+            EnableDefaultExceptionHandler = false,
+        };
         try
         {
-            line = CommandLine.Parse(args);
+            return await parse.InvokeAsync(invocation, ct);
         }
         catch (UsageException e)
         {
-            return Usage(stderr, e, null);
+            // From the root, or a group named without a verb.
+            return Usage(stderr, e, CommandLine.PathOf(parse.CommandResult.Command));
         }
+    }
 
-        if (line.Command is null)
-        {
-            stdout.Write(CommandLine.HelpText(line.HelpTopic));
-            return Done;
-        }
-
-        await using var context = new CliContext(line, stdin, stdout, stderr, time, () => Connection.Resolve(line, environment));
+    /// <summary>Runs one command's handler with its context, and turns what went wrong into a message and an exit status.</summary>
+    internal static async Task<int> RunCommandAsync(ParseResult parse, CommandHandler handler, CancellationToken ct)
+    {
+        var invocation = (CliInvocation)parse.InvocationConfiguration;
+        TextWriter stderr = invocation.Error;
+        await using var context = new CliContext(parse, invocation.Input, invocation.Output, stderr, invocation.Time, () => EtcdFlags.Resolve(parse, invocation.Environment));
         try
         {
-            return await DispatchAsync(context, ct);
+            return await handler(context, ct);
         }
         catch (UsageException e)
         {
-            return Usage(stderr, e, line.Command.Path);
+            return Usage(stderr, e, context.CommandPath);
         }
         catch (CommandFailedException e)
         {
@@ -90,31 +117,6 @@ public static class OverlayCtl
         }
     }
 
-    private static Task<int> DispatchAsync(CliContext c, CancellationToken ct) => c.Line.Command!.Path switch
-    {
-        "leases list" => LeasesCommands.ListAsync(c, ct),
-        "leases get" => LeasesCommands.GetAsync(c, ct),
-        "leases watch" => LeasesCommands.WatchAsync(c, ct),
-        "leases reserve" => LeasesCommands.ReserveAsync(c, ct),
-        "leases release" => LeasesCommands.ReleaseAsync(c, ct),
-        "leases gc" => LeasesCommands.GcAsync(c, ct),
-        "config get" => ConfigCommands.GetAsync(c, ct),
-        "config set" => ConfigCommands.SetAsync(c, ct),
-        "config validate" => ConfigCommands.ValidateAsync(c, ct),
-        "status" => StatusCommand.RunAsync(c, ct),
-        "pod run" => Pods.PodCommands.RunAsync(c, ct),
-        "pod rm" => Pods.PodCommands.RemoveAsync(c, ct),
-        "pod list" => Pods.PodCommands.ListAsync(c, ct),
-        "version" => PrintVersion(c),
-        string path => throw new InvalidOperationException($"command '{path}' has no handler"),
-    };
-
-    private static Task<int> PrintVersion(CliContext c)
-    {
-        c.Out.Write($"overlayctl {Version}\n");
-        return Task.FromResult(Done);
-    }
-
     /// <summary>Which endpoints were tried, where they came from, what went wrong, and how to point elsewhere.</summary>
     internal static string Unreachable(Connection connection, Exception e)
     {
@@ -130,12 +132,72 @@ public static class OverlayCtl
             + "(or OVERLAYD_ETCD_ENDPOINTS / FLANNELD_ETCD_ENDPOINTS), plus --etcd-cafile/--etcd-certfile/--etcd-keyfile for TLS.";
     }
 
-    private static int Usage(TextWriter stderr, UsageException e, string? command)
+    private static int Usage(TextWriter stderr, UsageException e, string command)
     {
-        string? path = e.CommandPath ?? command;
-        stderr.Write($"error: {e.Message}\nSee 'overlayctl {(path is null ? "" : path + " ")}--help' for usage.\n");
+        stderr.Write($"error: {e.Message}\n{SeeHelp(e.CommandPath ?? command)}");
         return UsageError;
     }
+
+    /// <summary>
+    /// The parser's errors, each as <c>error: ...</c>, then the library's typo corrections (e.g. 'lst' → list) and
+    /// where help is; all on stderr, exit status 2.
+    /// </summary>
+    private static int ParseErrors(ParseResult parse, ParseErrorAction action, TextWriter stderr)
+    {
+        bool misplaced = false;
+        foreach (ParseError error in parse.Errors)
+        {
+            stderr.Write($"error: {error.Message}{Hint(error, parse, ref misplaced)}\n");
+        }
+
+        // The library writes its corrections to Output and the errors (written above already) to Error. A
+        // misplaced flag would only be "corrected" to itself.
+        var corrections = new StringWriter();
+        action.ShowHelp = false;
+        action.ShowTypoCorrections = !misplaced;
+        _ = parse.Invoke(new InvocationConfiguration { Output = corrections, Error = TextWriter.Null });
+        string suggested = corrections.ToString().Trim('\n');
+        if (suggested.Length > 0)
+        {
+            stderr.Write(suggested + "\n");
+        }
+
+        stderr.Write(SeeHelp(CommandLine.PathOf(parse.CommandResult.Command)));
+        return UsageError;
+    }
+
+    /// <summary>
+    /// What the library cannot say about an unrecognised flag: Go's single-dash long flags (<c>-etcd-prefix=/x</c>)
+    /// are not taken, and a command's own flags go after its words (<c>leases list -o json</c>).
+    /// </summary>
+    private static string Hint(ParseError error, ParseResult parse, ref bool misplaced)
+    {
+        Command command = parse.CommandResult.Command;
+        foreach (string token in parse.UnmatchedTokens)
+        {
+            if (token.Length < 2 || token[0] != '-' || !error.Message.Contains($"'{token}'", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string name = token.Split('=')[0];
+            if (command.Options.Any(o => o.Name == name || o.Aliases.Contains(name)))
+            {
+                misplaced = true;
+                string path = CommandLine.PathOf(command);
+                return $" ({name} is a flag of '{path}': put it after '{path}')";
+            }
+
+            if (name[1] != '-' && command.Options.Concat(CommandLine.Root.Options).Any(o => o.Name == "-" + name))
+            {
+                return $" (did you mean -{name}? long flags take two dashes)";
+            }
+        }
+
+        return "";
+    }
+
+    private static string SeeHelp(string command) => $"See 'overlayctl {(command.Length == 0 ? "" : command + " ")}--help' for usage.\n";
 
     private static int Fail(TextWriter stderr, string message)
     {

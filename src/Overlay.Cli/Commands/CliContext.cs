@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using Overlay.Leases;
 
 namespace Overlay.Cli.Commands;
@@ -28,9 +30,9 @@ internal sealed class CliContext : IAsyncDisposable
     private EtcdSession? session;
     private LeaseStore? store;
 
-    public CliContext(ParsedCommandLine line, TextReader input, TextWriter output, TextWriter error, TimeProvider time, Func<Connection> resolveConnection)
+    public CliContext(ParseResult parse, TextReader input, TextWriter output, TextWriter error, TimeProvider time, Func<Connection> resolveConnection)
     {
-        Line = line;
+        Parse = parse;
         In = input;
         Out = output;
         Err = error;
@@ -38,7 +40,10 @@ internal sealed class CliContext : IAsyncDisposable
         this.resolveConnection = resolveConnection;
     }
 
-    public ParsedCommandLine Line { get; }
+    public ParseResult Parse { get; }
+
+    /// <summary>The command's words, e.g. <c>leases get</c>.</summary>
+    public string CommandPath => CommandLine.PathOf(Parse.CommandResult.Command);
 
     public TextReader In { get; }
 
@@ -51,9 +56,20 @@ internal sealed class CliContext : IAsyncDisposable
     public DateTimeOffset Now => Time.GetUtcNow();
 
     /// <summary>The chosen output format, or the command's default (its first).</summary>
-    public string Output => Line.Value("output") ?? Line.Command?.OutputFormats.FirstOrDefault() ?? "table";
+    public string Output =>
+        Parse.CommandResult.Command.Options.FirstOrDefault(o => o.Name == "--output") is Option<string> output
+            ? Parse.GetValue(output) ?? "table"
+            : "table";
 
-    public IReadOnlyList<string> Arguments => Line.Arguments;
+    /// <summary>The command's arguments as given, in order.</summary>
+    public IReadOnlyList<string> Arguments =>
+        Parse.CommandResult.Children.OfType<ArgumentResult>().SelectMany(a => a.Tokens).Select(t => t.Value).ToList();
+
+    /// <summary>A flag's value; null (or false) when not given.</summary>
+    public T? Flag<T>(Option<T> option) => Parse.GetValue(option);
+
+    /// <summary>Every value of a repeatable flag, in the order given.</summary>
+    public IReadOnlyList<string> Values(Option<string[]> option) => Parse.GetValue(option) ?? [];
 
     public Connection Connection => connection ??= resolveConnection();
 
@@ -77,7 +93,7 @@ internal sealed class CliContext : IAsyncDisposable
 
     public string Prefix => Connection.Options.Prefix.TrimEnd('/');
 
-    public TimeSpan RenewMargin => Line.Value("renew-margin") is { } margin
+    public TimeSpan RenewMargin => Flag(CommandLine.Flags.RenewMargin) is { } margin
         ? CommandLine.ParseDuration("renew-margin", margin, TimeSpan.FromSeconds(1))
         : TimeSpan.FromMinutes(60);
 

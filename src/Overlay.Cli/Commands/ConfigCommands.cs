@@ -44,7 +44,7 @@ internal static class ConfigCommands
 
         LeaseSnapshot snapshot = await c.Store.ListAsync(withExpiration: false, ct);
         List<Lease> stranded = LeaseView.Sorted(snapshot.Leases.Where(l => !SubnetAllocator.Fits(config, l.Subnet))).ToList();
-        if (stranded.Count > 0 && !c.Line.Switch("force"))
+        if (stranded.Count > 0 && !c.Flag(CommandLine.Flags.Force))
         {
             throw new CommandFailedException(
                 $"the new config would strand {Leases(stranded.Count)} outside it ({ConfigView.Summary(config)}):\n{Listing(stranded)}"

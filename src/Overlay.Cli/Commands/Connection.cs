@@ -11,23 +11,24 @@ internal sealed record Connection(EtcdOptions Options, string EndpointsSource)
 {
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromSeconds(5);
 
-    public static Connection Resolve(ParsedCommandLine parsed, IReadOnlyDictionary<string, string?> environment)
+    /// <param name="flags">The connection flags given on the command line (name without dashes → raw value).</param>
+    public static Connection Resolve(IReadOnlyDictionary<string, string> flags, IReadOnlyDictionary<string, string?> environment)
     {
         var values = new Dictionary<string, (string Value, string Source)>(StringComparer.Ordinal);
-        foreach (FlagSpec flag in CommandLine.Flags.Where(f => f.FromEnvironment))
+        foreach (string flag in EtcdFlags.FromEnvironment)
         {
             foreach (string source in (string[])["FLANNELD_", "OVERLAYD_"])
             {
-                string variable = source + flag.EnvironmentSuffix;
+                string variable = source + flag.ToUpperInvariant().Replace('-', '_');
                 if (environment.TryGetValue(variable, out string? value) && value is not null)
                 {
-                    values[flag.Name] = (value, $"environment variable {variable}");
+                    values[flag] = (value, $"environment variable {variable}");
                 }
             }
 
-            if (parsed.Value(flag.Name) is { } given)
+            if (flags.TryGetValue(flag, out string? given))
             {
-                values[flag.Name] = (given, $"flag --{flag.Name}");
+                values[flag] = (given, $"flag --{flag}");
             }
         }
 
@@ -56,7 +57,7 @@ internal sealed record Connection(EtcdOptions Options, string EndpointsSource)
             KeyFile = ExistingFile(values, "etcd-keyfile"),
             Username = NonEmpty(values, "etcd-username"),
             Password = NonEmpty(values, "etcd-password"),
-            CallTimeout = parsed.Value("command-timeout") is { } timeout
+            CallTimeout = flags.TryGetValue("command-timeout", out string? timeout)
                 ? CommandLine.ParseDuration("command-timeout", timeout, TimeSpan.FromMilliseconds(100))
                 : DefaultCommandTimeout,
         };

@@ -55,7 +55,7 @@ internal static class LeasesCommands
     public static async Task<int> WatchAsync(CliContext c, CancellationToken ct)
     {
         bool json = c.Output == "json";
-        bool watchOnly = c.Line.Switch("watch-only");
+        bool watchOnly = c.Flag(CommandLine.Flags.WatchOnly);
 
         // Fail fast (exit 1, with the endpoints tried) when etcd is unreachable; once running, the watch rides out outages.
         await c.Store.ListAsync(withExpiration: false, ct);
@@ -65,24 +65,32 @@ internal static class LeasesCommands
             c.Out.Write(LeaseView.WatchHeader() + "\n");
         }
 
-        bool first = true;
-        await foreach (LeaseUpdate update in watcher.WatchAsync(ct))
+        // Once watching, an interrupt (SIGINT, SIGTERM) is how a watch ends: exit 0, wherever it lands, the
+        // flush after a printed line included.
+        try
         {
-            bool initial = first && update.IsResync;
-            first = false;
-            if (initial && watchOnly)
+            bool first = true;
+            await foreach (LeaseUpdate update in watcher.WatchAsync(ct))
             {
-                continue;
-            }
+                bool initial = first && update.IsResync;
+                first = false;
+                if (initial && watchOnly)
+                {
+                    continue;
+                }
 
-            foreach (LeaseChange change in update.Changes.OrderBy(ch => IPAddressMath.First(ch.Subnet.IPv4)))
-            {
-                c.Out.Write(json
-                    ? Json.Line(LeaseView.ToWatchJson(change, update.Revision, initial, c.Now))
-                    : LeaseView.WatchLine(change) + "\n");
-            }
+                foreach (LeaseChange change in update.Changes.OrderBy(ch => IPAddressMath.First(ch.Subnet.IPv4)))
+                {
+                    c.Out.Write(json
+                        ? Json.Line(LeaseView.ToWatchJson(change, update.Revision, initial, c.Now))
+                        : LeaseView.WatchLine(change) + "\n");
+                }
 
-            await c.Out.FlushAsync(ct);
+                await c.Out.FlushAsync(ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
         }
 
         return 0;
@@ -91,19 +99,19 @@ internal static class LeasesCommands
     public static async Task<int> ReserveAsync(CliContext c, CancellationToken ct)
     {
         SubnetArgument subnet = SubnetArgument.Parse(c.Arguments[0]);
-        string publicIPText = c.Line.Value("public-ip")
+        string publicIPText = c.Flag(CommandLine.Flags.PublicIP)
             ?? throw new UsageException($"'leases reserve' needs --public-ip: the IPv4 address of the node {subnet} is reserved for (e.g. --public-ip 192.0.2.11)") { CommandPath = "leases reserve" };
         IPAddress publicIP = Address("public-ip", publicIPText, AddressFamily.InterNetwork);
-        IPAddress? publicIPv6 = c.Line.Value("public-ipv6") is { } v6Text ? Address("public-ipv6", v6Text, AddressFamily.InterNetworkV6) : null;
+        IPAddress? publicIPv6 = c.Flag(CommandLine.Flags.PublicIPv6) is { } v6Text ? Address("public-ipv6", v6Text, AddressFamily.InterNetworkV6) : null;
         string? mac = null;
-        if (c.Line.Value("vtep-mac") is { } macText)
+        if (c.Flag(CommandLine.Flags.VtepMac) is { } macText)
         {
             mac = VtepMac.TryParse(macText, out byte[] bytes)
                 ? VtepMac.Format(bytes)
                 : throw new UsageException($"flag --vtep-mac: '{macText}' is not a MAC address; give six colon-separated hex bytes such as 0e:2a:11:22:33:44") { CommandPath = "leases reserve" };
         }
 
-        string? owner = c.Line.Value("owner");
+        string? owner = c.Flag(CommandLine.Flags.Owner);
         if (owner is { Length: 0 })
         {
             throw new UsageException("flag --owner is empty: give the node's owner id (overlayd --node-name), or leave the flag out") { CommandPath = "leases reserve" };
@@ -182,7 +190,7 @@ internal static class LeasesCommands
         Lease lease = Single(c, snapshot, subnet);
         string what = lease.IsReservation ? "the reservation " : "";
         string shown = lease.Subnet.ToString().Replace('-', '/');
-        if (!c.Line.Switch("yes"))
+        if (!c.Flag(CommandLine.Flags.Yes))
         {
             c.Err.Write($"Release {what}{shown} held by {LeaseView.Holder(lease)}? [y/N] ");
             await c.Err.FlushAsync(ct);
@@ -216,7 +224,7 @@ internal static class LeasesCommands
     {
         IReadOnlyList<SubnetArgument> named = c.Arguments.Select(SubnetArgument.Parse).ToList();
         TimeSpan margin = c.RenewMargin;
-        bool apply = c.Line.Switch("apply");
+        bool apply = c.Flag(CommandLine.Flags.Apply);
         LeaseSnapshot snapshot = await c.Store.ListAsync(withExpiration: true, ct);
         foreach (SubnetArgument subnet in named)
         {
@@ -269,7 +277,7 @@ internal static class LeasesCommands
         table.WriteTo(c.Out);
         if (!apply)
         {
-            string again = string.Join(" ", ["overlayctl leases gc", .. c.Arguments, .. c.Line.Value("renew-margin") is { } m ? [$"--renew-margin={m}"] : Array.Empty<string>(), "--apply"]);
+            string again = string.Join(" ", ["overlayctl leases gc", .. c.Arguments, .. c.Flag(CommandLine.Flags.RenewMargin) is { } m ? [$"--renew-margin={m}"] : Array.Empty<string>(), "--apply"]);
             c.Out.Write($"\n{candidates.Count} {(candidates.Count == 1 ? "lease looks" : "leases look")} abandoned; nothing was removed. To remove {(candidates.Count == 1 ? "it" : "them")}: {again}\n");
         }
 

@@ -33,11 +33,11 @@ internal static class PodCommands
             Netns = NamedNetworkNamespace.PathOf(name),
             ContainerId = name,
             IfName = CniInvocation.IfName,
-            CniPath = c.Line.Value("cni-path") ?? CniInvocation.DefaultPath,
+            CniPath = c.Flag(PodFlags.CniPath) ?? CniInvocation.DefaultPath,
             NetworkConfig = CniInvocation.NetworkConfig(
-                c.Line.Value("subnet-file") ?? SubnetEnv.DefaultPath,
-                c.Line.Value("cni-data-dir") ?? CniInvocation.DefaultDataDir,
-                c.Line.Value("ipam-data-dir")),
+                c.Flag(PodFlags.SubnetFile) ?? SubnetEnv.DefaultPath,
+                c.Flag(PodFlags.CniDataDir) ?? CniInvocation.DefaultDataDir,
+                c.Flag(PodFlags.IpamDataDir)),
             EtcDir = PodFiles.FolderOf(name),
             Created = c.Now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
@@ -78,10 +78,10 @@ internal static class PodCommands
     public static async Task<int> RemoveAsync(CliContext c, CancellationToken ct)
     {
         string name = c.Arguments[0];
-        CheckName(name, c.Line.Command!.Path);
+        CheckName(name, c.CommandPath);
         var store = Store(c);
         PodRecord? pod = Guard(() => store.Load(name), $"read the record of pod {name}");
-        if (pod is not null && c.Line.Value("cni-path") is { } cniPath)
+        if (pod is not null && c.Flag(PodFlags.CniPath) is { } cniPath)
         {
             pod = pod with { CniPath = cniPath };
         }
@@ -153,13 +153,13 @@ internal static class PodCommands
     /// <summary>Everything 'pod run' decides before touching the system; bad input is a usage error naming the rule.</summary>
     internal static PodPlan Plan(CliContext c, string name)
     {
-        string command = c.Line.Command!.Path;
+        string command = c.CommandPath;
         CheckName(name, command);
-        string node = c.Line.Value("node")
+        string node = c.Flag(PodFlags.Node)
             ?? throw new UsageException($"'{command}' needs --node NETNS, the node's network namespace (e.g. --node node1)") { CommandPath = command };
         string nodeNetns = node.Contains('/', StringComparison.Ordinal) ? node : NamedNetworkNamespace.RunDirectory + "/" + node;
 
-        string policyText = c.Line.Value("dns-policy") ?? nameof(DnsPolicy.ClusterFirst);
+        string policyText = c.Flag(PodFlags.DnsPolicy) ?? nameof(DnsPolicy.ClusterFirst);
         if (!DnsPolicies.TryParse(policyText, out DnsPolicy policy))
         {
             throw new UsageException($"flag --dns-policy: '{policyText}' is not a DNS policy; use ClusterFirst, Default or None") { CommandPath = command };
@@ -169,14 +169,14 @@ internal static class PodCommands
         {
             var inputs = new PodDnsInputs
             {
-                ClusterDns = c.Line.Value("cluster-dns"),
-                ClusterDomain = c.Line.Value("cluster-domain") ?? PodDns.DefaultClusterDomain,
-                Namespace = c.Line.Value("namespace") ?? PodDns.DefaultNamespace,
-                Nameservers = c.Line.Values("nameserver"),
-                Searches = c.Line.Values("search"),
-                Options = c.Line.Values("dns-option").Select(DnsOption.Parse).ToList(),
+                ClusterDns = c.Flag(PodFlags.ClusterDns),
+                ClusterDomain = c.Flag(PodFlags.ClusterDomain) ?? PodDns.DefaultClusterDomain,
+                Namespace = c.Flag(PodFlags.Namespace) ?? PodDns.DefaultNamespace,
+                Nameservers = c.Values(PodFlags.Nameserver),
+                Searches = c.Values(PodFlags.Search),
+                Options = c.Values(PodFlags.DnsOption).Select(DnsOption.Parse).ToList(),
             };
-            List<HostAlias> aliases = c.Line.Values("host-alias").Select(HostAlias.Parse).ToList();
+            List<HostAlias> aliases = c.Values(PodFlags.HostAlias).Select(HostAlias.Parse).ToList();
             ResolvConf nodeResolv = policy == DnsPolicy.None ? ResolvConf.Empty : ReadNodeResolvConf(c);
             string resolvConf = PodDns.Render(policy, inputs, nodeResolv);
 
@@ -195,7 +195,7 @@ internal static class PodCommands
 
     private static ResolvConf ReadNodeResolvConf(CliContext c)
     {
-        string? given = c.Line.Value("node-resolv-conf");
+        string? given = c.Flag(PodFlags.NodeResolvConf);
         string path = given ?? DefaultNodeResolvConf;
         if (!File.Exists(path))
         {
@@ -218,7 +218,7 @@ internal static class PodCommands
         }
     }
 
-    private static PodStore Store(CliContext c) => new(c.Line.Value("pod-state-dir") ?? PodStore.DefaultDirectory);
+    private static PodStore Store(CliContext c) => new(c.Flag(PodFlags.PodStateDir) ?? PodStore.DefaultDirectory);
 
     private static void LoopbackUp(string pod)
     {

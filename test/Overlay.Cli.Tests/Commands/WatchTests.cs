@@ -33,6 +33,45 @@ public sealed class WatchTests : CliFixture
         return new RunningWatch(exit, output, error, stop);
     }
 
+    /// <summary>Stops the watch from inside its first lease line, so the interrupt lands between the line and its flush.</summary>
+    private sealed class InterruptingWriter(CancellationTokenSource stop) : TextWriter
+    {
+        private readonly SharedWriter text = new();
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => text.Write(value);
+
+        public override void Write(string? value)
+        {
+            text.Write(value);
+            if (value?.StartsWith("ADDED", StringComparison.Ordinal) == true)
+            {
+                stop.Cancel();
+            }
+        }
+
+        public override string ToString() => text.ToString();
+    }
+
+    [Test]
+    public async Task An_interrupt_between_a_printed_line_and_its_flush_still_ends_the_watch_with_exit_0()
+    {
+        PutReservation("198.18.9.0-24", Value("192.0.2.19"));
+        using var stop = new CancellationTokenSource();
+        var output = new InterruptingWriter(stop);
+        var error = new SharedWriter();
+        string[] args = ["leases", "watch", "--etcd-endpoints", Etcd.Endpoint, "--etcd-prefix", Prefix];
+
+        int exit = await OverlayCtl.RunAsync(args, new Dictionary<string, string?>(), TextReader.Null, output, error, TimeProvider.System, stop.Token)
+            .WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.That(stop.IsCancellationRequested, Is.True, "the watch printed no lease line: " + output);
+        Assert.That(exit, Is.Zero, error.ToString());
+        Assert.That(error.ToString(), Is.Empty);
+        Assert.That(output.ToString(), Does.Contain("ADDED      198.18.9.0/24"));
+    }
+
     [Test]
     public async Task Leases_watch_prints_one_line_per_addition_change_and_removal()
     {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Overlay.Cli.Commands;
 
 namespace Overlay.Cli.Tests.Parsing;
@@ -6,75 +7,116 @@ public sealed class CommandLineTests
 {
     private static readonly Dictionary<string, string?> NoEnvironment = [];
 
-    [Test]
-    public void Flags_may_come_before_between_and_after_the_command_words()
-    {
-        ParsedCommandLine line = CommandLine.Parse(["--etcd-prefix=/a", "leases", "-o", "json", "get", "198.18.34.0/24", "--etcd-endpoints", "http://192.0.2.1:2379"]);
+    private static Connection Resolve(string[] args, IReadOnlyDictionary<string, string?> environment) =>
+        EtcdFlags.Resolve(CommandLine.Parse(args), environment);
 
-        Assert.That(line.Command!.Path, Is.EqualTo("leases get"));
-        Assert.That(line.Arguments, Is.EqualTo(new[] { "198.18.34.0/24" }));
-        Assert.That(line.Value("output"), Is.EqualTo("json"));
-        Assert.That(line.Value("etcd-prefix"), Is.EqualTo("/a"));
-        Assert.That(line.Value("etcd-endpoints"), Is.EqualTo("http://192.0.2.1:2379"));
+    [Test]
+    public void Global_flags_may_come_anywhere_and_a_commands_flags_after_its_words()
+    {
+        ParseResult parse = CommandLine.Parse(["--etcd-prefix=/a", "leases", "--etcd-endpoints", "http://192.0.2.1:2379", "get", "198.18.34.0/24", "-o", "json"]);
+        Connection connection = EtcdFlags.Resolve(parse, NoEnvironment);
+
+        Assert.That(parse.Errors, Is.Empty);
+        Assert.That(CommandLine.PathOf(parse.CommandResult.Command), Is.EqualTo("leases get"));
+        Assert.That(parse.CommandResult.Tokens.Select(t => t.Value), Does.Contain("198.18.34.0/24"));
+        Assert.That(connection.Options.Prefix, Is.EqualTo("/a"));
+        Assert.That(connection.Options.Endpoints, Is.EqualTo(new[] { "http://192.0.2.1:2379" }));
     }
 
     [TestCase("-ojson")]
     [TestCase("-o=json")]
     [TestCase("--output=json")]
-    [TestCase("-output=json")]
-    public void The_output_flag_takes_every_usual_spelling(string flag)
+    [TestCase("-o json")]
+    public async Task The_output_flag_takes_the_usual_spellings(string flag)
     {
-        Assert.That(CommandLine.Parse(["leases", "list", flag]).Value("output"), Is.EqualTo("json"));
+        CliResult result = await Cli.RunAsync(["config", "validate", "/nonexistent/network.json", .. flag.Split(' ')]);
+
+        // The format is accepted (no usage error); the missing file then fails the command.
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Err, Does.Not.Contain("usage"));
     }
 
     [Test]
     public void A_switch_alone_means_true_and_takes_an_explicit_value()
     {
-        Assert.That(CommandLine.Parse(["leases", "release", "198.18.34.0/24", "-y"]).Switch("yes"), Is.True);
-        Assert.That(CommandLine.Parse(["leases", "release", "198.18.34.0/24", "--yes=false"]).Switch("yes"), Is.False);
+        Assert.That(CommandLine.Parse(["leases", "release", "198.18.34.0/24", "-y"]).GetValue(CommandLine.Flags.Yes), Is.True);
+        Assert.That(CommandLine.Parse(["leases", "release", "198.18.34.0/24", "--yes=false"]).GetValue(CommandLine.Flags.Yes), Is.False);
     }
 
     [Test]
     public void Double_dash_ends_the_flags()
     {
-        ParsedCommandLine line = CommandLine.Parse(["config", "validate", "--", "-"]);
-        Assert.That(line.Arguments, Is.EqualTo(new[] { "-" }));
-    }
+        ParseResult parse = CommandLine.Parse(["config", "validate", "--", "-o"]);
 
-    [TestCase(new[] { "leases" }, "'leases' needs a subcommand: list, get, watch, reserve, release, gc")]
-    [TestCase(new[] { "leases", "lst" }, "unknown command 'leases lst'")]
-    [TestCase(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
-    [TestCase(new[] { "leases", "get" }, "'leases get' needs SUBNET")]
-    [TestCase(new[] { "leases", "list", "extra" }, "'leases list' takes no arguments, but got 'extra'")]
-    [TestCase(new[] { "leases", "list", "--apply" }, "flag --apply is not valid for 'leases list' (it is for 'leases gc')")]
-    [TestCase(new[] { "leases", "list", "-o", "yaml" }, "'yaml' is not a format of 'leases list'; use one of: table, wide, json")]
-    [TestCase(new[] { "leases", "list", "--etcd-endpoint=x" }, "unknown flag --etcd-endpoint (did you mean --etcd-endpoints?)")]
-    [TestCase(new[] { "leases", "list", "--etcd-prefix" }, "flag --etcd-prefix needs a value")]
-    [TestCase(new[] { "leases", "release", "198.18.34.0/24", "--yes=maybe" }, "flag --yes: 'maybe' is not valid; give true or false")]
-    [TestCase(new string[0], "no command given")]
-    public void Usage_errors_name_what_is_wrong_and_what_is_valid(string[] args, string message)
-    {
-        var error = Assert.Throws<UsageException>(() => CommandLine.Parse(args));
-        Assert.That(error!.Message, Does.Contain(message));
+        Assert.That(parse.Errors, Is.Empty);
+        Assert.That(parse.CommandResult.Tokens.Select(t => t.Value), Is.EqualTo(new[] { "-o" }));
     }
 
     [Test]
-    public void Help_for_a_command_lists_its_flags_and_an_example()
+    public void Lease_and_pods_are_other_spellings_of_the_groups()
     {
-        ParsedCommandLine line = CommandLine.Parse(["leases", "gc", "--help"]);
+        Assert.That(CommandLine.PathOf(CommandLine.Parse(["lease", "list"]).CommandResult.Command), Is.EqualTo("leases list"));
+        Assert.That(CommandLine.PathOf(CommandLine.Parse(["pods", "list"]).CommandResult.Command), Is.EqualTo("pod list"));
+    }
 
-        string help = CommandLine.HelpText(line.HelpTopic);
+    [TestCase(new[] { "leases" }, "error: 'leases' needs a subcommand: list, get, watch, reserve, release, gc\nSee 'overlayctl leases --help' for usage.\n")]
+    [TestCase(new[] { "leases", "lst" }, "error: Unrecognized command or argument 'lst'.\n'lst' was not matched. Did you mean one of the following?\nlist\nSee 'overlayctl leases --help' for usage.\n")]
+    [TestCase(new[] { "frobnicate" }, "error: Unrecognized command or argument 'frobnicate'.\nSee 'overlayctl --help' for usage.\n")]
+    [TestCase(new[] { "leases", "get" }, "error: Required argument missing for command: 'get'.\nSee 'overlayctl leases get --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "extra" }, "error: Unrecognized command or argument 'extra'.\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "--apply" }, "error: Unrecognized command or argument '--apply'.\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "--ouptut" }, "error: Unrecognized command or argument '--ouptut'.\n'--ouptut' was not matched. Did you mean one of the following?\n--output\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "-o", "yaml" }, "error: flag --output: 'yaml' is not a format of 'leases list'; use one of: table, wide, json\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "--etcd-prefix" }, "error: Required argument missing for option: '--etcd-prefix'.\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "-etcd-prefix=/x", "leases", "list" }, "error: Unrecognized command or argument '-etcd-prefix=/x'. (did you mean --etcd-prefix? long flags take two dashes)\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "-o", "json", "list" }, "error: Unrecognized command or argument '-o'. (-o is a flag of 'leases list': put it after 'leases list')\nerror: Unrecognized command or argument 'json'.\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "completion", "fish" }, "error: Argument 'fish' not recognized. Must be one of:\n\t'bash'\n\t'zsh'\nSee 'overlayctl completion --help' for usage.\n")]
+    [TestCase(new string[0], "error: no command given; try 'overlayctl leases list', or see 'overlayctl --help'\nSee 'overlayctl --help' for usage.\n")]
+    public async Task Usage_errors_exit_2_naming_what_is_wrong_and_where_help_is(string[] args, string message)
+    {
+        CliResult result = await Cli.RunAsync(args);
 
-        Assert.That(line.Command, Is.Null);
-        Assert.That(help, Does.Contain("overlayctl leases gc [SUBNET...] [flags]"));
-        Assert.That(help, Does.Contain("--apply"));
-        Assert.That(help, Does.Contain("--etcd-endpoints=URLS"));
+        Assert.That((result.ExitCode, result.Out, result.Err), Is.EqualTo((2, "", message)));
+    }
+
+    [Test]
+    public async Task Help_for_a_command_lists_its_arguments_flags_the_global_flags_and_an_example()
+    {
+        CliResult result = await Cli.RunAsync("leases", "gc", "--help");
+
+        Assert.That((result.ExitCode, result.Err), Is.EqualTo((0, "")));
+        Assert.That(result.Out, Does.Contain(" leases gc [<SUBNET>...] [options]"));
+        Assert.That(result.Out, Does.Contain("  --apply "));
+        Assert.That(result.Out, Does.Contain("  -o, --output <FORMAT> "));
+        Assert.That(result.Out, Does.Contain("  --etcd-endpoints <URLS> "));
+        Assert.That(result.Out, Does.EndWith("Example:\n  overlayctl leases gc --apply\n\n"));
+    }
+
+    [Test]
+    public async Task Help_lists_the_commands_and_the_exit_statuses()
+    {
+        CliResult result = await Cli.RunAsync("--help");
+
+        Assert.That(result.ExitCode, Is.Zero);
+        Assert.That(result.Out, Does.Contain("Exit status: 0 done, 1 the operation failed, 2 usage error."));
+        Assert.That(result.Out, Does.Contain("  lease, leases "));
+        Assert.That(result.Out, Does.Contain("  completion <bash|zsh> "));
+    }
+
+    [Test]
+    public async Task Version_and_dash_dash_version_print_the_same_line()
+    {
+        CliResult command = await Cli.RunAsync("version");
+        CliResult flag = await Cli.RunAsync("--version");
+
+        Assert.That((command.ExitCode, command.Out), Is.EqualTo((0, $"overlayctl {OverlayCtl.Version}\n")));
+        Assert.That((flag.ExitCode, flag.Out), Is.EqualTo((0, command.Out)));
     }
 
     [Test]
     public void Connection_defaults_are_overlayds()
     {
-        Connection connection = Connection.Resolve(CommandLine.Parse(["leases", "list"]), NoEnvironment);
+        Connection connection = Resolve(["leases", "list"], NoEnvironment);
 
         Assert.That(connection.Options.Endpoints, Is.EqualTo(new[] { "http://127.0.0.1:2379" }));
         Assert.That(connection.Options.Prefix, Is.EqualTo("/coreos.com/network"));
@@ -93,8 +135,8 @@ public sealed class CommandLineTests
             ["OVERLAYD_ETCD_PASSWORD"] = "secret",
         };
 
-        Connection fromEnvironment = Connection.Resolve(CommandLine.Parse(["leases", "list"]), environment);
-        Connection fromFlag = Connection.Resolve(CommandLine.Parse(["leases", "list", "--etcd-endpoints=http://192.0.2.3:2379,http://192.0.2.4:2379"]), environment);
+        Connection fromEnvironment = Resolve(["leases", "list"], environment);
+        Connection fromFlag = Resolve(["leases", "list", "--etcd-endpoints=http://192.0.2.3:2379,http://192.0.2.4:2379"], environment);
 
         Assert.That(fromEnvironment.Options.Endpoints, Is.EqualTo(new[] { "http://192.0.2.2:2379" }));
         Assert.That(fromEnvironment.EndpointsSource, Is.EqualTo("environment variable OVERLAYD_ETCD_ENDPOINTS"));
@@ -113,15 +155,24 @@ public sealed class CommandLineTests
     [TestCase("--command-timeout=soon", "flag --command-timeout: 'soon' is not a duration")]
     public void Bad_connection_settings_are_usage_errors(string flag, string message)
     {
-        var error = Assert.Throws<UsageException>(() => Connection.Resolve(CommandLine.Parse(["leases", "list", flag]), NoEnvironment));
+        var error = Assert.Throws<UsageException>(() => Resolve(["leases", "list", flag], NoEnvironment));
         Assert.That(error!.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public async Task A_bad_connection_flag_exits_2_pointing_at_the_commands_help()
+    {
+        CliResult result = await Cli.RunAsync("leases", "list", "--etcd-prefix=coreos.com");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Err, Is.EqualTo("error: flag --etcd-prefix: 'coreos.com' is not an etcd prefix; give one such as /coreos.com/network\nSee 'overlayctl leases list --help' for usage.\n"));
     }
 
     [Test]
     public void A_bad_environment_variable_is_named_in_the_error()
     {
         var environment = new Dictionary<string, string?> { ["FLANNELD_ETCD_ENDPOINTS"] = "nonsense" };
-        var error = Assert.Throws<UsageException>(() => Connection.Resolve(CommandLine.Parse(["leases", "list"]), environment));
+        var error = Assert.Throws<UsageException>(() => Resolve(["leases", "list"], environment));
         Assert.That(error!.Message, Does.StartWith("environment variable FLANNELD_ETCD_ENDPOINTS: 'nonsense' is not an endpoint URL"));
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Overlay.Cli.Pods;
 using Overlay.TestKit;
 
@@ -9,39 +10,37 @@ public sealed class PodArgumentTests
     [Test]
     public void Repeatable_flags_keep_every_value_in_order()
     {
-        ParsedCommandLine line = CommandLine.Parse(
-            ["pod", "run", "web-1", "--node", "n1", "--nameserver", "192.0.2.1", "--nameserver=192.0.2.2", "--search", "a.example", "--host-alias", "198.51.100.7=db", "--host-alias", "198.51.100.8=cache"]);
+        ParseResult parse = CommandLine.Parse(
+            ["pod", "run", "web-1", "--node", "n1", "--nameserver", "192.0.2.1", "--nameserver=192.0.2.2", "--search", "a.example", "--host-alias", "198.51.100.7=db", "--host-alias", "198.51.100.8=cache", "--dns-option=ndots:2"]);
 
-        Assert.That(line.Command!.Path, Is.EqualTo("pod run"));
-        Assert.That(line.Values("nameserver"), Is.EqualTo(new[] { "192.0.2.1", "192.0.2.2" }));
-        Assert.That(line.Values("search"), Is.EqualTo(new[] { "a.example" }));
-        Assert.That(line.Values("host-alias"), Is.EqualTo(new[] { "198.51.100.7=db", "198.51.100.8=cache" }));
-        Assert.That(line.Values("dns-option"), Is.Empty);
+        Assert.That(parse.Errors, Is.Empty);
+        Assert.That(CommandLine.PathOf(parse.CommandResult.Command), Is.EqualTo("pod run"));
+        Assert.That(parse.GetValue(PodFlags.Nameserver), Is.EqualTo(new[] { "192.0.2.1", "192.0.2.2" }));
+        Assert.That(parse.GetValue(PodFlags.Search), Is.EqualTo(new[] { "a.example" }));
+        Assert.That(parse.GetValue(PodFlags.HostAlias), Is.EqualTo(new[] { "198.51.100.7=db", "198.51.100.8=cache" }));
+        Assert.That(parse.GetValue(PodFlags.DnsOption), Is.EqualTo(new[] { "ndots:2" }));
+        Assert.That(parse.GetValue(PodFlags.Node), Is.EqualTo("n1"));
     }
 
     [Test]
-    public void Pods_is_another_spelling_of_the_pod_group()
+    public async Task A_pod_flag_on_another_command_is_refused()
     {
-        Assert.That(CommandLine.Parse(["pods", "list"]).Command!.Path, Is.EqualTo("pod list"));
+        CliResult result = await Cli.RunAsync("leases", "list", "--nameserver", "192.0.2.1");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2));
+        Assert.That(result.Err, Does.StartWith("error: Unrecognized command or argument '--nameserver'."));
     }
 
     [Test]
-    public void A_pod_flag_on_another_command_is_refused()
+    public async Task The_help_lists_the_pod_commands()
     {
-        var error = Assert.Throws<UsageException>(() => CommandLine.Parse(["leases", "list", "--nameserver", "192.0.2.1"]));
+        CliResult group = await Cli.RunAsync("pod", "--help");
+        CliResult run = await Cli.RunAsync("pod", "run", "--help");
 
-        Assert.That(error!.Message, Is.EqualTo("flag --nameserver is not valid for 'leases list' (it is for 'pod run')"));
-    }
-
-    [Test]
-    public void The_help_lists_the_pod_commands()
-    {
-        string help = CommandLine.HelpText(null);
-
-        Assert.That(help, Does.Contain("  pod run NAME "));
-        Assert.That(help, Does.Contain("  pod rm NAME "));
-        Assert.That(help, Does.Contain("  pod list "));
-        Assert.That(CommandLine.HelpText("pod run"), Does.Contain("--host-alias=IP=NAME[,NAME]"));
+        Assert.That(group.Out, Does.Contain("  run <NAME> "));
+        Assert.That(group.Out, Does.Contain("  rm <NAME> "));
+        Assert.That(group.Out, Does.Contain("  list "));
+        Assert.That(run.Out, Does.Contain("--host-alias <IP=NAME[,NAME]>"));
     }
 
     [Test]
