@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Overlay.Core.Processes;
 
 namespace Overlay.Daemon.Masquerade;
 
@@ -10,6 +10,9 @@ namespace Overlay.Daemon.Masquerade;
 /// </summary>
 public sealed class NftTable
 {
+    /// <summary>nft answers in milliseconds; a hung one must not stall the node loop.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
     private readonly string _nft;
     private string? _applied;
     private string[] _families = [];
@@ -58,46 +61,26 @@ public sealed class NftTable
 
     private async Task<string> RunAsync(string[] args, string? input, CancellationToken ct)
     {
-        var start = new ProcessStartInfo(_nft)
-        {
-            RedirectStandardInput = input is not null,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        Process process;
+        ChildProcessResult result;
         try
         {
-            process = Process.Start(start) ?? throw new NftException($"could not start {_nft}");
+            result = await ChildProcess.RunAsync(_nft, args, input, timeout: Timeout, ct: ct);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (ChildProcessException e) when (e.Failure == ChildProcessFailure.NotStarted)
         {
-            throw new NftException($"could not start {_nft} ({e.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false", e);
+            throw new NftException($"could not start {_nft} ({e.InnerException?.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false", e);
         }
-
-        using (process)
+        catch (ChildProcessException e)
         {
-            if (input is not null)
-            {
-                await process.StandardInput.WriteAsync(input.AsMemory(), ct);
-                process.StandardInput.Close();
-            }
-
-            Task<string> output = process.StandardOutput.ReadToEndAsync(ct);
-            Task<string> error = process.StandardError.ReadToEndAsync(ct);
-            await process.WaitForExitAsync(ct);
-            if (process.ExitCode != 0)
-            {
-                throw new NftException($"nft {string.Join(' ', args)} failed with exit code {process.ExitCode}: {(await error).Trim()}");
-            }
-
-            return await output;
+            throw new NftException(e.Message, e);
         }
+
+        if (!result.Succeeded)
+        {
+            throw new NftException($"nft {string.Join(' ', args)} failed with exit code {result.ExitCode}: {result.StandardError.Trim()}");
+        }
+
+        return result.StandardOutput;
     }
 }
 
