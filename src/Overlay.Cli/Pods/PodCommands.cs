@@ -244,7 +244,7 @@ internal static class PodCommands
 
             store.Remove(pod.Name);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CommandFailedException or NetlinkException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CommandFailedException)
         {
             c.Warn($"could not undo the half-made pod {pod.Name} ({e.Message}); remove it with 'overlayctl pod rm {pod.Name}'");
         }
@@ -257,11 +257,7 @@ internal static class PodCommands
         {
             return action();
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or NetlinkException)
-        {
-            throw new CommandFailedException($"{what}: {e.Message}", e);
-        }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CommandFailedException($"{what}: {e.Message}", e);
         }

@@ -61,30 +61,24 @@ public sealed class NftTable
 
     private async Task<string> RunAsync(string[] args, string? input, CancellationToken ct)
     {
-        ChildProcessResult result;
         try
         {
-            result = await ChildProcess.RunAsync(_nft, args, input, timeout: Timeout, ct: ct);
-        }
-        catch (ChildProcessException e) when (e.Failure == ChildProcessFailure.NotStarted)
-        {
-            throw new NftException($"could not start {_nft} ({e.InnerException?.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false", e);
+            return (await ChildProcess.RunAsync(_nft, args, input, timeout: Timeout, ct: ct)).EnsureSuccess().StandardOutput;
         }
         catch (ChildProcessException e)
         {
-            throw new NftException(e.Message, e);
+            throw new NftException(e.Failure switch
+            {
+                ChildProcessFailure.NotStarted => $"could not start {_nft} ({e.InnerException?.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false",
+                ChildProcessFailure.Exited => $"nft {string.Join(' ', args)} failed with exit code {e.ExitCode}: {e.StandardError.Trim()}",
+                _ => e.Message,
+            }, e);
         }
-
-        if (!result.Succeeded)
-        {
-            throw new NftException($"nft {string.Join(' ', args)} failed with exit code {result.ExitCode}: {result.StandardError.Trim()}");
-        }
-
-        return result.StandardOutput;
     }
 }
 
-public sealed class NftException : Exception
+/// <summary>nft failed to start, timed out or refused a script; carries its exit status and stderr.</summary>
+public sealed class NftException : ChildProcessException
 {
     public NftException(string message)
         : base(message)
@@ -97,6 +91,11 @@ public sealed class NftException : Exception
 
     public NftException(string message, Exception innerException)
         : base(message, innerException)
+    {
+    }
+
+    public NftException(string message, ChildProcessException cause)
+        : base(message, cause.Command, cause.Failure, cause.ExitCode, cause.StandardError, cause)
     {
     }
 }

@@ -16,6 +16,8 @@ public static class EtcdErrors
 
         return exception switch
         {
+            // An answer from etcd, not a failure to reach it.
+            LeaseException => false,
             RpcException rpc => rpc.StatusCode switch
             {
                 StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Aborted or StatusCode.ResourceExhausted => true,

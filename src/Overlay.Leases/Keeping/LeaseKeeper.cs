@@ -72,7 +72,7 @@ public sealed class LeaseKeeper
                 Publish(acquired);
                 return acquired;
             }
-            catch (Exception e) when (e is not OutOfSubnetsException && EtcdErrors.IsTransient(e, ct))
+            catch (Exception e) when (EtcdErrors.IsTransient(e, ct))
             {
                 TimeSpan delay = backoff.Next();
                 logger.AcquireRetrying(EtcdErrors.Describe(e), delay);
