@@ -166,7 +166,7 @@ public sealed class OverlayNode : BackgroundService
         ];
 
         var nft = new NftTable();
-        string rules = RenderRules(config, own);
+        NftRulesPlan rules = PlanRules(config, own);
         IReadOnlyList<Lease> leases = [];
         bool ready = false;
 
@@ -235,7 +235,7 @@ public sealed class OverlayNode : BackgroundService
                         Log.SubnetChanged(_logger, own.Subnet.ToString(), current.Subnet.ToString());
                         own = current;
                         EnsureAddresses(reconciler, config, own, vxlanV6 is not null);
-                        rules = RenderRules(config, own);
+                        rules = PlanRules(config, own);
                         await ApplyRulesAsync(nft, rules, ct);
                         WriteSubnetFile(config, own, deviceMtu);
                     }
@@ -293,7 +293,7 @@ public sealed class OverlayNode : BackgroundService
                         Log.Ready(_logger, _status.PeersProgrammed, (long)(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds);
                         _systemd.Ready();
                     }
-                    else if (kinds.Contains(TriggerKind.Rules) && (_options.IpMasq || _options.IptablesForwardRules) && !await nft.IsIntactAsync(ct))
+                    else if (kinds.Contains(TriggerKind.Rules) && !await nft.IsIntactAsync(ct))
                     {
                         Log.RulesRestored(_logger);
                         await ApplyRulesAsync(nft, rules, ct);
@@ -338,18 +338,12 @@ public sealed class OverlayNode : BackgroundService
         }
     }
 
-    /// <summary>The IPv4 table, and in dual stack the IPv6 one with the lease's IPv6 subnet.</summary>
-    private string RenderRules(NetworkConfig config, OwnLease own) =>
-        NftRuleset.Render(config.Network, own.Subnet.IPv4, _options.IpMasq, _options.IptablesForwardRules,
-            config.IPv6?.Network, config.EnableIPv6 ? own.Subnet.IPv6 : null);
+    /// <summary>Which of overlayd's nftables tables exist for these options, config and lease.</summary>
+    private NftRulesPlan PlanRules(NetworkConfig config, OwnLease own) =>
+        NftRuleset.Plan(config, own.Subnet, _options.IpMasq, _options.IptablesForwardRules);
 
-    private async Task ApplyRulesAsync(NftTable nft, string rules, CancellationToken ct)
+    private async Task ApplyRulesAsync(NftTable nft, NftRulesPlan rules, CancellationToken ct)
     {
-        if (!_options.IpMasq && !_options.IptablesForwardRules)
-        {
-            return;
-        }
-
         try
         {
             await nft.ApplyAsync(rules, ct);

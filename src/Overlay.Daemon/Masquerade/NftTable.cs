@@ -14,37 +14,58 @@ public sealed class NftTable
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private readonly string _nft;
-    private string? _applied;
-    private string[] _families = [];
+    private NftRulesPlan? _applied;
+    private string? _listing;
 
     public NftTable(string nft = "nft")
     {
         _nft = nft;
     }
 
-    /// <summary>Replaces the tables with <paramref name="script"/> in one transaction.</summary>
-    public async Task ApplyAsync(string script, CancellationToken ct)
+    /// <summary>Makes the tables as <paramref name="plan"/> says in one transaction: present ones replaced, absent ones removed.</summary>
+    public async Task ApplyAsync(NftRulesPlan plan, CancellationToken ct)
     {
-        await RunAsync(["-f", "-"], script, ct);
-        // Only the tables the script fills are checked afterwards (single stack: one nft run per check).
-        _families = [.. new[] { NftRuleset.Family, NftRuleset.Family6 }.Where(f => script.Contains($"table {f} {NftRuleset.Table} {{\n", StringComparison.Ordinal))];
-        _applied = await ListAsync(ct);
+        // With no table to fill, nft runs only to remove one an earlier run left; where nft cannot list tables, none can be left.
+        if (plan.Present.Any() || await AnyLeftAsync(plan, ct))
+        {
+            await RunAsync(["-f", "-"], plan.Script, ct);
+        }
+
+        _applied = plan;
+        _listing = await ListAsync(plan, ct);
     }
 
-    /// <summary>True when the tables still read back as they did right after the last apply.</summary>
+    /// <summary>True when the plan's present tables still read back as they did right after the last apply.</summary>
     public async Task<bool> IsIntactAsync(CancellationToken ct) =>
-        _applied is not null && string.Equals(await ListAsync(ct), _applied, StringComparison.Ordinal);
+        _applied is not null && string.Equals(await ListAsync(_applied, ct), _listing, StringComparison.Ordinal);
 
-    /// <summary>The tables the last script filled, as nft lists them; a missing table reads as nothing.</summary>
-    private async Task<string?> ListAsync(CancellationToken ct)
+    /// <summary>The plan's present tables as nft lists them (single stack: one nft run); a missing table reads as nothing.</summary>
+    private async Task<string?> ListAsync(NftRulesPlan plan, CancellationToken ct)
     {
         string? listed = null;
-        foreach (string family in _families)
+        foreach (NftTablePlan table in plan.Present)
         {
-            listed += await ListTableAsync(family, ct);
+            listed += await ListTableAsync(table.Family, ct);
         }
 
         return listed;
+    }
+
+    /// <summary>Whether any of the plan's tables exists (<c>nft list tables</c> prints one "table ip overlay" line per table).</summary>
+    private async Task<bool> AnyLeftAsync(NftRulesPlan plan, CancellationToken ct)
+    {
+        string listed;
+        try
+        {
+            listed = await RunAsync(["list", "tables"], null, ct);
+        }
+        catch (NftException)
+        {
+            return false;
+        }
+
+        string[] lines = listed.Split('\n', StringSplitOptions.TrimEntries);
+        return plan.Tables.Any(t => lines.Contains($"table {t.Family} {NftRuleset.Table}", StringComparer.Ordinal));
     }
 
     private async Task<string?> ListTableAsync(string family, CancellationToken ct)
