@@ -27,9 +27,6 @@ public sealed class KernelReconciler
     private readonly ILogger _logger;
     private readonly HashSet<(SubnetKey Subnet, AddressFamily Family)> _reportedSkips = [];
 
-    // What the kernel holds after the last fully successful apply. A lease change is diffed against it
-    // instead of a fresh dump; drift is caught by the netlink monitor and the periodic resync, which dump.
-
     // The peers as the last full reconcile left them, for applying a lease change on its own.
     private PeerIndex? _index;
 
