@@ -1,7 +1,6 @@
 using System.Globalization;
 using Overlay.Cli.Commands;
 using Overlay.Cli.Output;
-using Overlay.Core.Pods;
 using Overlay.Core.SubnetFile;
 using Overlay.Netlink;
 
