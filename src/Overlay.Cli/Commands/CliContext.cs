@@ -1,4 +1,6 @@
 using Overlay.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
 
 namespace Overlay.Cli.Commands;
 

@@ -18,6 +18,10 @@ using Overlay.Daemon.Options;
 using Overlay.Daemon.Reconciliation;
 using Overlay.Daemon.Underlay;
 using Overlay.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Keeping;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 using Overlay.Netlink;
 
 namespace Overlay.Daemon.Hosting;

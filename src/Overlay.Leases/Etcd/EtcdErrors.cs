@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Polly.Timeout;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Etcd;
 
 /// <summary>Which failures of an etcd call are worth retrying: etcd or the network is down, slow or restarting.</summary>
 public static class EtcdErrors

@@ -1,3 +1,5 @@
+using Overlay.Leases.Etcd;
+
 namespace Overlay.Leases.Tests.Etcd;
 
 public sealed class EtcdErrorsTests
