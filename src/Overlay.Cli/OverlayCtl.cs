@@ -7,6 +7,7 @@ using Grpc.Core;
 using Overlay.Cli.Commands;
 using Overlay.Core.Config;
 using Overlay.Leases;
+using Overlay.Leases.Etcd;
 
 namespace Overlay.Cli;
 

@@ -2,8 +2,29 @@ using Overlay.Core.Leases;
 
 namespace Overlay.Leases;
 
+/// <summary>
+/// What etcd holds refuses a lease operation (lost, held, out of subnets, no config). An <see cref="IOException"/>
+/// like netlink's and nft's failures, so callers catch one type; <see cref="EtcdErrors.IsTransient"/> never retries it.
+/// </summary>
+public abstract class LeaseException : IOException
+{
+    protected LeaseException()
+    {
+    }
+
+    protected LeaseException(string message)
+        : base(message)
+    {
+    }
+
+    protected LeaseException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
 /// <summary>Renewal found this node's lease key gone, or held by another node.</summary>
-public sealed class LeaseLostException : Exception
+public sealed class LeaseLostException : LeaseException
 {
     public LeaseLostException()
     {
@@ -29,7 +50,7 @@ public sealed class LeaseLostException : Exception
 }
 
 /// <summary>Every subnet between SubnetMin and SubnetMax is leased.</summary>
-public sealed class OutOfSubnetsException : Exception
+public sealed class OutOfSubnetsException : LeaseException
 {
     public OutOfSubnetsException()
         : base("out of subnets")
@@ -48,7 +69,7 @@ public sealed class OutOfSubnetsException : Exception
 }
 
 /// <summary>There is no network config at <c>&lt;prefix&gt;/config</c>.</summary>
-public sealed class NetworkConfigMissingException : Exception
+public sealed class NetworkConfigMissingException : LeaseException
 {
     public NetworkConfigMissingException()
         : base("the network config is missing")
@@ -70,7 +91,7 @@ public sealed class NetworkConfigMissingException : Exception
 }
 
 /// <summary>A reservation was refused because another node holds the subnet.</summary>
-public sealed class SubnetHeldException : Exception
+public sealed class SubnetHeldException : LeaseException
 {
     public SubnetHeldException()
     {

@@ -7,8 +7,9 @@ namespace Overlay.Netlink;
 /// A netlink request failed. Carries errno (number and name), the kernel's extended-ack text when it sent one,
 /// and the operation in words, e.g.
 /// "replace route 198.18.2.0/24 via 198.18.2.0 dev flannel.1 onlink: ENETUNREACH (Network is unreachable)".
+/// An <see cref="IOException"/>, like nft's and etcd's failures, so callers catch one type.
 /// </summary>
-public sealed class NetlinkException : Exception
+public sealed class NetlinkException : IOException
 {
     public NetlinkException()
     {

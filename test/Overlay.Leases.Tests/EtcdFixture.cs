@@ -1,3 +1,5 @@
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
 using Overlay.TestKit;
 
 namespace Overlay.Leases.Tests;

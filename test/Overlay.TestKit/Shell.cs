@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Overlay.Core.Processes;
 
 namespace Overlay.TestKit;
 
@@ -23,7 +24,10 @@ public sealed record CommandResult(int ExitCode, string StdOut, string StdErr)
     }
 }
 
-/// <summary>Runs external programs (ip, bridge, etcdctl, openssl ...) without a shell in between.</summary>
+/// <summary>
+/// Runs external programs (ip, bridge, etcdctl, openssl ...) without a shell in between: a convenience over
+/// <see cref="ChildProcess"/> that keeps a failed exit status as a result and starts long-running ones (etcd).
+/// </summary>
 public static class Shell
 {
     /// <summary>Long enough for anything a test runs to completion; a hang fails the test instead of the whole run.</summary>
@@ -37,44 +41,23 @@ public static class Shell
     internal static async Task<CommandResult> RunCoreAsync(
         string file, IReadOnlyList<string> argList, IReadOnlyDictionary<string, string>? environment, TimeSpan limit, CancellationToken ct)
     {
-        using var process = StartRedirected(file, argList, environment);
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(limit);
         try
         {
-            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-            await Task.WhenAll(stdout, stderr).WaitAsync(deadline.Token).ConfigureAwait(false);
+            ChildProcessResult result = await ChildProcess.RunAsync(file, argList, standardInput: null, environment, limit, ct).ConfigureAwait(false);
+            return new CommandResult(result.ExitCode, result.StandardOutput, result.StandardError) { Command = result.Command };
         }
-        catch (OperationCanceledException)
+        catch (ChildProcessException e) when (e.Failure == ChildProcessFailure.NotStarted)
         {
-            KillQuietly(process);
-            if (ct.IsCancellationRequested)
-            {
-                throw;
-            }
-            throw new TimeoutException($"`{Describe(file, argList)}` did not finish within {limit} (a background child may hold its output open).");
+            throw new InvalidOperationException(e.Message, e);
         }
-        return new CommandResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false)) { Command = Describe(file, argList) };
+        catch (ChildProcessException e) when (e.Failure == ChildProcessFailure.TimedOut)
+        {
+            throw new TimeoutException(e.Message, e);
+        }
     }
 
-    internal static CommandResult RunCore(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout)
-    {
-        using var process = StartRedirected(file, args, environment);
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        var started = Stopwatch.StartNew();
-        var exited = process.WaitForExit(timeout);
-        var remaining = timeout - started.Elapsed;
-        // A background grandchild can inherit the pipes and keep them open after the command itself exits.
-        if (!exited || !Task.WaitAll([stdout, stderr], remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
-        {
-            KillQuietly(process);
-            throw new TimeoutException($"`{Describe(file, args)}` did not finish within {timeout} (a background child may hold its output open).");
-        }
-        return new CommandResult(process.ExitCode, stdout.Result, stderr.Result) { Command = Describe(file, args) };
-    }
+    internal static CommandResult RunCore(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout) =>
+        RunCoreAsync(file, args, environment, timeout, CancellationToken.None).GetAwaiter().GetResult();
 
     internal static Process StartRedirected(string file, IEnumerable<string> args, IEnumerable<KeyValuePair<string, string>>? environment)
     {
@@ -113,8 +96,7 @@ public static class Shell
         return process;
     }
 
-    internal static string Describe(string file, IEnumerable<string> args) =>
-        string.Join(' ', new[] { file }.Concat(args).Select(a => a.Length == 0 || a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a));
+    internal static string Describe(string file, IEnumerable<string> args) => ChildProcess.Describe(file, args);
 
     internal static void KillQuietly(Process process)
     {

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Overlay.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
 
 namespace Overlay.Cli.Commands;
 

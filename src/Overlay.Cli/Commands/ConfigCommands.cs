@@ -4,6 +4,7 @@ using Overlay.Core.Allocation;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Leases;
+using Overlay.Leases.Store;
 
 namespace Overlay.Cli.Commands;
 

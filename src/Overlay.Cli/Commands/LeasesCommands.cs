@@ -7,6 +7,8 @@ using Overlay.Core.Allocation;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Leases;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 
 namespace Overlay.Cli.Commands;
 

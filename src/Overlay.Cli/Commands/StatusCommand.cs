@@ -2,6 +2,7 @@ using Overlay.Cli.Inspection;
 using Overlay.Cli.Output;
 using Overlay.Core.Config;
 using Overlay.Leases;
+using Overlay.Leases.Store;
 
 namespace Overlay.Cli.Commands;
 

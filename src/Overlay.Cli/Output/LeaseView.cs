@@ -2,6 +2,8 @@ using System.Globalization;
 using Overlay.Core.Addressing;
 using Overlay.Core.Leases;
 using Overlay.Leases;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 
 namespace Overlay.Cli.Output;
 

@@ -1,8 +1,7 @@
-using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Overlay.Cli.Commands;
+using Overlay.Core.Processes;
 using Overlay.Netlink;
 
 namespace Overlay.Cli.Pods;
@@ -104,54 +103,37 @@ internal static class CniInvocation
     private static async Task<string> InvokeAsync(string command, PodRecord pod, CancellationToken ct)
     {
         string plugin = FindPlugin(pod.CniPath);
-        var start = new ProcessStartInfo(plugin)
+        var environment = new Dictionary<string, string>
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
+            ["CNI_COMMAND"] = command,
+            ["CNI_CONTAINERID"] = pod.ContainerId,
+            ["CNI_NETNS"] = pod.Netns,
+            ["CNI_IFNAME"] = pod.IfName,
+            ["CNI_PATH"] = pod.CniPath,
         };
-        start.Environment["CNI_COMMAND"] = command;
-        start.Environment["CNI_CONTAINERID"] = pod.ContainerId;
-        start.Environment["CNI_NETNS"] = pod.Netns;
-        start.Environment["CNI_IFNAME"] = pod.IfName;
-        start.Environment["CNI_PATH"] = pod.CniPath;
 
-        // A forked child inherits the namespace of the thread that forked it, not the process's main thread's.
-        using Process process = NamedNetworkNamespace.Run(pod.NodeNetns, () => Process.Start(start)
-            ?? throw new CommandFailedException($"cannot start the CNI plugin {plugin}"));
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(ct);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(ct);
-        await process.StandardInput.WriteAsync(pod.NetworkConfig.GetRawText().AsMemory(), ct);
-        process.StandardInput.Close();
-
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(Timeout);
+        ChildProcessResult result;
         try
         {
-            await process.WaitForExitAsync(deadline.Token);
+            // A forked child inherits the namespace of the thread that forked it, not the process's main thread's.
+            result = await ChildProcess.RunAsync(plugin, [], pod.NetworkConfig.GetRawText(), environment, Timeout, ct,
+                startOn: start => NamedNetworkNamespace.Run(pod.NodeNetns, start));
         }
-        catch (OperationCanceledException)
+        catch (ChildProcessException e) when (e.Failure == ChildProcessFailure.NotStarted)
         {
-            process.Kill(entireProcessTree: true);
-            if (ct.IsCancellationRequested)
-            {
-                throw;
-            }
-
-            throw new CommandFailedException($"CNI {command} of pod {pod.Name}: {plugin} did not finish within {Timeout.TotalSeconds:0}s");
+            throw new CommandFailedException($"cannot start the CNI plugin {plugin}: {e.InnerException?.Message}", e);
         }
-
-        string output = await stdout;
-        string errors = await stderr;
-        if (process.ExitCode != 0)
+        catch (ChildProcessException e) when (e.Failure == ChildProcessFailure.TimedOut)
         {
-            throw new CommandFailedException($"CNI {command} of pod {pod.Name} in {pod.Node} failed: {DescribeError(output, errors)}");
+            throw new CommandFailedException($"CNI {command} of pod {pod.Name}: {plugin} did not finish within {Timeout.TotalSeconds:0}s", e);
         }
 
-        return output;
+        if (!result.Succeeded)
+        {
+            throw new CommandFailedException($"CNI {command} of pod {pod.Name} in {pod.Node} failed: {DescribeError(result.StandardOutput, result.StandardError)}");
+        }
+
+        return result.StandardOutput;
     }
 
     /// <summary>A CNI error's msg and details ({"code":7,"msg":"...","details":"..."}), else what the plugin printed.</summary>

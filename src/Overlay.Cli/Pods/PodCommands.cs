@@ -1,7 +1,6 @@
 using System.Globalization;
 using Overlay.Cli.Commands;
 using Overlay.Cli.Output;
-using Overlay.Core.Pods;
 using Overlay.Core.SubnetFile;
 using Overlay.Netlink;
 
@@ -244,7 +243,7 @@ internal static class PodCommands
 
             store.Remove(pod.Name);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CommandFailedException or NetlinkException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CommandFailedException)
         {
             c.Warn($"could not undo the half-made pod {pod.Name} ({e.Message}); remove it with 'overlayctl pod rm {pod.Name}'");
         }
@@ -257,11 +256,7 @@ internal static class PodCommands
         {
             return action();
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or NetlinkException)
-        {
-            throw new CommandFailedException($"{what}: {e.Message}", e);
-        }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CommandFailedException($"{what}: {e.Message}", e);
         }

@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
+using Overlay.Core.Processes;
 using Overlay.Cni.Protocol;
 
 namespace Overlay.Cni.Delegation;
@@ -39,48 +38,26 @@ public static class DelegatePlugin
     /// <summary>Runs the delegate and returns its stdout; a failure throws, carrying its CNI error when it printed one.</summary>
     public static string Invoke(string executable, string command, string configJson, TextWriter stderr)
     {
-        var startInfo = new ProcessStartInfo(executable)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        startInfo.Environment["CNI_COMMAND"] = command;
-
-        using var process = new Process { StartInfo = startInfo };
+        ChildProcessResult result;
         try
         {
-            process.Start();
+            // No time limit of our own: the runtime that called us enforces one.
+            result = ChildProcess.RunAsync(executable, [], configJson, new Dictionary<string, string> { ["CNI_COMMAND"] = command })
+                .GetAwaiter().GetResult();
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (ChildProcessException e) when (e.Failure == ChildProcessFailure.NotStarted)
         {
-            throw new CniException(CniErrorCode.DelegateNotFound, $"cannot run delegate plugin {executable}: {e.Message}");
+            throw new CniException(CniErrorCode.DelegateNotFound, $"cannot run delegate plugin {executable}: {e.InnerException?.Message}");
         }
 
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> errors = process.StandardError.ReadToEndAsync();
-        try
-        {
-            process.StandardInput.Write(configJson);
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // It exited without reading its config; its exit code and output tell why.
-        }
-
-        process.WaitForExit();
-        string output = stdout.GetAwaiter().GetResult();
-        string errorText = errors.GetAwaiter().GetResult();
+        string output = result.StandardOutput;
+        string errorText = result.StandardError;
         if (errorText.Length > 0)
         {
             stderr.Write(errorText);
         }
 
-        if (process.ExitCode == 0)
+        if (result.Succeeded)
         {
             return output;
         }
@@ -91,7 +68,7 @@ public static class DelegatePlugin
         }
 
         throw new CniException(CniErrorCode.DelegateFailed,
-            $"delegate plugin {executable} failed ({command}) with exit code {process.ExitCode}", (errorText + output).Trim());
+            $"delegate plugin {executable} failed ({command}) with exit code {result.ExitCode}", (errorText + output).Trim());
     }
 
     private static bool IsCniError(string output)

@@ -3,7 +3,7 @@ using Overlay.Core.Leases;
 using Overlay.Daemon.Health;
 using Overlay.Daemon.Hosting.Loop;
 using Overlay.Daemon.Reconciliation;
-using Overlay.Leases;
+using Overlay.Leases.Store;
 
 namespace Overlay.Daemon.Device;
 

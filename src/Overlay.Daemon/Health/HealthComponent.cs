@@ -1,6 +1,6 @@
 using Overlay.Daemon.Hosting;
 using Overlay.Daemon.Hosting.Loop;
-using Overlay.Leases;
+using Overlay.Leases.Store;
 
 namespace Overlay.Daemon.Health;
 

@@ -17,6 +17,10 @@ using Overlay.Daemon.Reconciliation;
 using Overlay.Daemon.SubnetFile;
 using Overlay.Daemon.Underlay;
 using Overlay.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Keeping;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 using Overlay.Netlink;
 
 namespace Overlay.Daemon.Hosting;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Overlay.Daemon.Underlay;
 using Overlay.Leases;
+using Overlay.Leases.Store;
 
 namespace Overlay.Daemon.Hosting;
 

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Overlay.Core.Processes;
 
 namespace Overlay.Daemon.Masquerade;
 
@@ -10,38 +10,62 @@ namespace Overlay.Daemon.Masquerade;
 /// </summary>
 public sealed class NftTable
 {
+    /// <summary>nft answers in milliseconds; a hung one must not stall the node loop.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
     private readonly string _nft;
-    private string? _applied;
-    private string[] _families = [];
+    private NftRulesPlan? _applied;
+    private string? _listing;
 
     public NftTable(string nft = "nft")
     {
         _nft = nft;
     }
 
-    /// <summary>Replaces the tables with <paramref name="script"/> in one transaction.</summary>
-    public async Task ApplyAsync(string script, CancellationToken ct)
+    /// <summary>Makes the tables as <paramref name="plan"/> says in one transaction: present ones replaced, absent ones removed.</summary>
+    public async Task ApplyAsync(NftRulesPlan plan, CancellationToken ct)
     {
-        await RunAsync(["-f", "-"], script, ct);
-        // Only the tables the script fills are checked afterwards (single stack: one nft run per check).
-        _families = [.. new[] { NftRuleset.Family, NftRuleset.Family6 }.Where(f => script.Contains($"table {f} {NftRuleset.Table} {{\n", StringComparison.Ordinal))];
-        _applied = await ListAsync(ct);
+        // With no table to fill, nft runs only to remove one an earlier run left; where nft cannot list tables, none can be left.
+        if (plan.Present.Any() || await AnyLeftAsync(plan, ct))
+        {
+            await RunAsync(["-f", "-"], plan.Script, ct);
+        }
+
+        _applied = plan;
+        _listing = await ListAsync(plan, ct);
     }
 
-    /// <summary>True when the tables still read back as they did right after the last apply.</summary>
+    /// <summary>True when the plan's present tables still read back as they did right after the last apply.</summary>
     public async Task<bool> IsIntactAsync(CancellationToken ct) =>
-        _applied is not null && string.Equals(await ListAsync(ct), _applied, StringComparison.Ordinal);
+        _applied is not null && string.Equals(await ListAsync(_applied, ct), _listing, StringComparison.Ordinal);
 
-    /// <summary>The tables the last script filled, as nft lists them; a missing table reads as nothing.</summary>
-    private async Task<string?> ListAsync(CancellationToken ct)
+    /// <summary>The plan's present tables as nft lists them (single stack: one nft run); a missing table reads as nothing.</summary>
+    private async Task<string?> ListAsync(NftRulesPlan plan, CancellationToken ct)
     {
         string? listed = null;
-        foreach (string family in _families)
+        foreach (NftTablePlan table in plan.Present)
         {
-            listed += await ListTableAsync(family, ct);
+            listed += await ListTableAsync(table.Family, ct);
         }
 
         return listed;
+    }
+
+    /// <summary>Whether any of the plan's tables exists (<c>nft list tables</c> prints one "table ip overlay" line per table).</summary>
+    private async Task<bool> AnyLeftAsync(NftRulesPlan plan, CancellationToken ct)
+    {
+        string listed;
+        try
+        {
+            listed = await RunAsync(["list", "tables"], null, ct);
+        }
+        catch (NftException)
+        {
+            return false;
+        }
+
+        string[] lines = listed.Split('\n', StringSplitOptions.TrimEntries);
+        return plan.Tables.Any(t => lines.Contains($"table {t.Family} {NftRuleset.Table}", StringComparer.Ordinal));
     }
 
     private async Task<string?> ListTableAsync(string family, CancellationToken ct)
@@ -58,50 +82,24 @@ public sealed class NftTable
 
     private async Task<string> RunAsync(string[] args, string? input, CancellationToken ct)
     {
-        var start = new ProcessStartInfo(_nft)
-        {
-            RedirectStandardInput = input is not null,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        Process process;
         try
         {
-            process = Process.Start(start) ?? throw new NftException($"could not start {_nft}");
+            return (await ChildProcess.RunAsync(_nft, args, input, timeout: Timeout, ct: ct)).EnsureSuccess().StandardOutput;
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (ChildProcessException e)
         {
-            throw new NftException($"could not start {_nft} ({e.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false", e);
-        }
-
-        using (process)
-        {
-            if (input is not null)
+            throw new NftException(e.Failure switch
             {
-                await process.StandardInput.WriteAsync(input.AsMemory(), ct);
-                process.StandardInput.Close();
-            }
-
-            Task<string> output = process.StandardOutput.ReadToEndAsync(ct);
-            Task<string> error = process.StandardError.ReadToEndAsync(ct);
-            await process.WaitForExitAsync(ct);
-            if (process.ExitCode != 0)
-            {
-                throw new NftException($"nft {string.Join(' ', args)} failed with exit code {process.ExitCode}: {(await error).Trim()}");
-            }
-
-            return await output;
+                ChildProcessFailure.NotStarted => $"could not start {_nft} ({e.InnerException?.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false",
+                ChildProcessFailure.Exited => $"nft {string.Join(' ', args)} failed with exit code {e.ExitCode}: {e.StandardError.Trim()}",
+                _ => e.Message,
+            }, e);
         }
     }
 }
 
-public sealed class NftException : Exception
+/// <summary>nft failed to start, timed out or refused a script; carries its exit status and stderr.</summary>
+public sealed class NftException : ChildProcessException
 {
     public NftException(string message)
         : base(message)
@@ -114,6 +112,11 @@ public sealed class NftException : Exception
 
     public NftException(string message, Exception innerException)
         : base(message, innerException)
+    {
+    }
+
+    public NftException(string message, ChildProcessException cause)
+        : base(message, cause.Command, cause.Failure, cause.ExitCode, cause.StandardError, cause)
     {
     }
 }

@@ -3,7 +3,7 @@ using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Daemon.Health;
 using Overlay.Daemon.Hosting.Loop;
-using Overlay.Leases;
+using Overlay.Leases.Store;
 
 namespace Overlay.Daemon.Masquerade;
 
@@ -39,20 +39,16 @@ public sealed partial class RulesComponent : INodeComponent
 
     private bool Managed => _ipMasq || _forwardRules;
 
-    /// <summary>Renders the tables for the current own lease and applies them in one transaction.</summary>
+    /// <summary>
+    /// Applies the plan for the current own lease in one transaction: the tables --ip-masq and the forward rules
+    /// want, and the removal of any overlayd table they do not want (left by an earlier run).
+    /// </summary>
     public async Task ApplyAsync(CancellationToken ct)
     {
-        if (!Managed)
-        {
-            return;
-        }
-
         OwnLease own = _own();
-        string rules = NftRuleset.Render(_config.Network, own.Subnet.IPv4, _ipMasq, _forwardRules,
-            _config.IPv6?.Network, _config.EnableIPv6 ? own.Subnet.IPv6 : null);
         try
         {
-            await _nft.ApplyAsync(rules, ct);
+            await _nft.ApplyAsync(NftRuleset.Plan(_config, own.Subnet, _ipMasq, _forwardRules), ct);
         }
         catch (NftException e)
         {

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 using Overlay.Core.Leases;
 using Overlay.Daemon.Health;
 using Overlay.Daemon.Hosting.Loop;
-using Overlay.Leases;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 
 namespace Overlay.Daemon.Reconciliation;
 

@@ -3,7 +3,7 @@ using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Core.SubnetFile;
 using Overlay.Daemon.Hosting.Loop;
-using Overlay.Leases;
+using Overlay.Leases.Store;
 
 namespace Overlay.Daemon.SubnetFile;
 

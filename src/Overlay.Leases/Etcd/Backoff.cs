@@ -1,4 +1,4 @@
-namespace Overlay.Leases;
+namespace Overlay.Leases.Etcd;
 
 /// <summary>
 /// Capped exponential backoff with jitter for the loops that never give up on etcd: each failure doubles the

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Polly.Timeout;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Etcd;
 
 /// <summary>Which failures of an etcd call are worth retrying: etcd or the network is down, slow or restarting.</summary>
 public static class EtcdErrors
@@ -16,6 +16,8 @@ public static class EtcdErrors
 
         return exception switch
         {
+            // An answer from etcd, not a failure to reach it.
+            LeaseException => false,
             RpcException rpc => rpc.StatusCode switch
             {
                 StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Aborted or StatusCode.ResourceExhausted => true,

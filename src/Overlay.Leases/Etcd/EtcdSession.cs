@@ -12,7 +12,7 @@ using Overlay.Core.Leases;
 using Polly;
 using Polly.Retry;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Etcd;
 
 /// <summary>
 /// One gRPC connection to etcd (balanced over every endpoint, TLS and authentication as configured) and the
@@ -200,4 +200,11 @@ public sealed class EtcdSession : IAsyncDisposable
 
         return created;
     }
+}
+
+/// <summary>The log lines of the etcd session; event ids 2000-2099 (the lease manager has 2000-2999).</summary>
+internal static partial class EtcdSessionLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "etcd {Operation} failed ({Error}); retry {Attempt} in {Delay}")]
+    public static partial void EtcdCallRetrying(this ILogger logger, string operation, int attempt, TimeSpan delay, string error);
 }

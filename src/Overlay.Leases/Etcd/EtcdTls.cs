@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Etcd;
 
 /// <summary>
 /// TLS material for the etcd connection: the CA that signed the servers (when not the system's trust), and

@@ -3,8 +3,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Overlay.Core.Allocation;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Keeping;
 
 /// <summary>
 /// Keeps this node's lease for as long as the daemon runs: acquires it, renews it at expiration − margin
@@ -72,7 +75,7 @@ public sealed class LeaseKeeper
                 Publish(acquired);
                 return acquired;
             }
-            catch (Exception e) when (e is not OutOfSubnetsException && EtcdErrors.IsTransient(e, ct))
+            catch (Exception e) when (EtcdErrors.IsTransient(e, ct))
             {
                 TimeSpan delay = backoff.Next();
                 logger.AcquireRetrying(EtcdErrors.Describe(e), delay);
@@ -254,4 +257,29 @@ public sealed class LeaseKeeper
     }
 
     private static TaskCompletionSource<string> NewWakeup() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>The log lines of the lease keeper; event ids 2300-2399 (the lease manager has 2000-2999).</summary>
+internal static partial class LeaseKeeperLog
+{
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "cannot acquire a subnet yet ({Error}); retrying in {Delay}")]
+    public static partial void AcquireRetrying(this ILogger logger, string error, TimeSpan delay);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "cannot renew lease {Subnet} ({Error}); retrying in {Delay} (the lease expires at {Expiration:u})")]
+    public static partial void RenewFailed(this ILogger logger, SubnetKey subnet, string error, TimeSpan delay, DateTimeOffset? expiration);
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Warning, Message = "LEASE LOST: {Subnet}: {Reason}; acquiring again (same subnet if it is free)")]
+    public static partial void LeaseLost(this ILogger logger, SubnetKey subnet, string reason);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "LEASE LOST: {Subnet}: {Reason}; acquiring again (same subnet if it is free)")]
+    public static partial void LeaseVanished(this ILogger logger, SubnetKey subnet, string reason);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "re-acquired subnet {Subnet} ({How})")]
+    public static partial void Reacquired(this ILogger logger, SubnetKey subnet, AllocationOutcome how);
+
+    [LoggerMessage(EventId = 2306, Level = LogLevel.Warning, Message = "SUBNET CHANGED: lost {Old}, now holding {New}; pods on the old subnet must be restarted")]
+    public static partial void SubnetMoved(this ILogger logger, SubnetKey old, SubnetKey @new);
+
+    [LoggerMessage(EventId = 2307, Level = LogLevel.Error, Message = "cannot re-acquire a subnet after losing {Subnet} ({Error}); retrying in {Delay}")]
+    public static partial void ReacquireFailed(this ILogger logger, SubnetKey subnet, string error, TimeSpan delay);
 }

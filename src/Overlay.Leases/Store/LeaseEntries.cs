@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Mvccpb;
 using Overlay.Core.Leases;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Store;
 
 /// <summary>A lease read from etcd with the key's mod and create revisions.</summary>
 internal readonly record struct LeaseEntry(Lease Lease, long ModRevision, long CreateRevision = 0);

@@ -1,8 +1,9 @@
 using Etcdserverpb;
 using Google.Protobuf;
 using Overlay.Core.Leases;
+using Overlay.Leases.Etcd;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Store;
 
 public enum ReleaseOutcome
 {

@@ -1,7 +1,7 @@
 using Overlay.Core.Allocation;
 using Overlay.Core.Leases;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Store;
 
 /// <summary>An etcd entry under the subnets folder that is not a lease (bad key or bad value), and why.</summary>
 public sealed record SkippedEntry(string Key, string Reason);

@@ -8,9 +8,10 @@ using Overlay.Core.Addressing;
 using Overlay.Core.Allocation;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
+using Overlay.Leases.Etcd;
 using EtcdLease = Overlay.Core.Leases.Lease;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Store;
 
 /// <summary>
 /// The lease protocol's operations on etcd: the network config, listing leases, acquiring a subnet in
@@ -564,4 +565,53 @@ public sealed class LeaseStore
             return null;
         }
     }
+}
+
+/// <summary>The log lines of the lease store; event ids 2100-2199 (the lease manager has 2000-2999).</summary>
+internal static partial class LeaseStoreLog
+{
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "waiting for the network config: {Problem}")]
+    public static partial void ConfigNotUsable(this ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Debug, Message = "still waiting for a usable network config (same problem)")]
+    public static partial void ConfigStillNotUsable(this ILogger logger);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "network config at {Key} is usable now")]
+    public static partial void ConfigUsable(this ILogger logger, string key);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "acquired subnet {Subnet} ({How}): {Reason}")]
+    public static partial void Acquired(this ILogger logger, SubnetKey subnet, AllocationOutcome how, string reason);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "another node wrote {Subnet} first (attempt {Attempt}); looking again")]
+    public static partial void AcquireRaceLost(this ILogger logger, SubnetKey subnet, int attempt);
+
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "another node created a lease with the same IPv6 subnet first ({Holder}); giving up {Subnet}")]
+    public static partial void IPv6RaceLost(this ILogger logger, SubnetKey subnet, SubnetKey holder);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "node {Owner} gets no subnet: {Reason}")]
+    public static partial void OutOfSubnets(this ILogger logger, string owner, string reason);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "renewed lease {Subnet}: etcd lease {LeaseId:x} until {Expiration:u}")]
+    public static partial void Renewed(this ILogger logger, SubnetKey subnet, long leaseId, DateTimeOffset expiration);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Debug, Message = "reservation {Subnet} is still ours")]
+    public static partial void ReservationChecked(this ILogger logger, SubnetKey subnet);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Information, Message = "released lease {Subnet}")]
+    public static partial void Released(this ILogger logger, SubnetKey subnet);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Information, Message = "reserved {Subnet} for {PublicIP}")]
+    public static partial void Reserved(this ILogger logger, SubnetKey subnet, string publicIP);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "skipping {Key}: {Reason}")]
+    public static partial void EntrySkipped(this ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "deleted this node's lease {Subnet}: it no longer fits the network config")]
+    public static partial void StaleLeaseDeleted(this ILogger logger, SubnetKey subnet);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "listing the leases again from the newest revision: {Detail}")]
+    public static partial void ListRestarted(this ILogger logger, string detail);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Debug, Message = "could not revoke unused etcd lease {LeaseId:x} ({Error}); it will expire")]
+    public static partial void RevokeFailed(this ILogger logger, long leaseId, string error);
 }

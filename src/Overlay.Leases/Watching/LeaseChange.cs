@@ -1,6 +1,6 @@
 using Overlay.Core.Leases;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Watching;
 
 public enum LeaseChangeKind
 {

@@ -7,9 +7,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Mvccpb;
 using Overlay.Core.Addressing;
 using Overlay.Core.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
 using EtcdLease = Overlay.Core.Leases.Lease;
 
-namespace Overlay.Leases;
+namespace Overlay.Leases.Watching;
 
 /// <summary>
 /// Follows every lease under the prefix: lists them, then watches from the list's revision + 1. A broken stream
@@ -264,4 +266,26 @@ public sealed class LeaseWatcher
             call = null;
         }
     }
+}
+
+/// <summary>The log lines of the lease watcher; event ids 2200-2299 (the lease manager has 2000-2999).</summary>
+internal static partial class LeaseWatcherLog
+{
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "{What}: {Count} leases at revision {Revision}, {Skipped} entries skipped, {Changes} changes")]
+    public static partial void LeasesListed(this ILogger logger, int count, long revision, int skipped, string what, int changes);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Debug, Message = "watching leases from revision {Revision}")]
+    public static partial void WatchOpened(this ILogger logger, long revision);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "etcd compacted revision {Revision} away (compacted up to {CompactRevision}); listing all leases again")]
+    public static partial void WatchCompacted(this ILogger logger, long revision, long compactRevision);
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "etcd cancelled the lease watch at revision {Revision}: {Reason}; reopening it")]
+    public static partial void WatchCanceled(this ILogger logger, long revision, string reason);
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Information, Message = "the lease watch stream ended; reopening it at revision {Revision}")]
+    public static partial void WatchStreamEnded(this ILogger logger, long revision);
+
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Warning, Message = "lease watch interrupted ({Error}); resuming at revision {Revision} in {Delay}")]
+    public static partial void WatchFailed(this ILogger logger, long revision, string error, TimeSpan delay);
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Overlay.Core.Leases;
 using Overlay.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
 
 namespace Overlay.Cli.Tests.Commands;
 

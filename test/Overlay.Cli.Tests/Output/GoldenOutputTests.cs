@@ -2,6 +2,8 @@ using Overlay.Cli.Inspection;
 using Overlay.Cli.Output;
 using Overlay.Core.Config;
 using Overlay.Leases;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 
 namespace Overlay.Cli.Tests.Output;
 

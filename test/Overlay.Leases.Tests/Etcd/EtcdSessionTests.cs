@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Overlay.Leases.Etcd;
 using Polly.Timeout;
 
 namespace Overlay.Leases.Tests.Etcd;

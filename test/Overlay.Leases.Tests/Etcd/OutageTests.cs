@@ -1,4 +1,7 @@
 using Overlay.Core.Allocation;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Keeping;
+using Overlay.Leases.Store;
 using Overlay.TestKit;
 using static Overlay.Leases.Tests.LeaseTesting;
 

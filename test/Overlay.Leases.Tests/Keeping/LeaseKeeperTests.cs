@@ -2,6 +2,9 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 using Overlay.Core.Allocation;
 using Overlay.Core.Leases;
+using Overlay.Leases.Keeping;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 using Overlay.TestKit;
 using static Overlay.Leases.Tests.LeaseTesting;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Overlay.Core.Allocation;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
+using Overlay.Leases.Store;
 using static Overlay.Leases.Tests.LeaseTesting;
 
 namespace Overlay.Leases.Tests.Store;

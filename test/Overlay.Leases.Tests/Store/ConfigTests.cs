@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Overlay.Core.Config;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
 using Overlay.TestKit;
 using static Overlay.Leases.Tests.LeaseTesting;
 

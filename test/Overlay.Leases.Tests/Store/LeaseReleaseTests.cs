@@ -1,4 +1,5 @@
 using Overlay.Core.Allocation;
+using Overlay.Leases.Store;
 using static Overlay.Leases.Tests.LeaseTesting;
 
 namespace Overlay.Leases.Tests.Store;

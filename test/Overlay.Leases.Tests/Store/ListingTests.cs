@@ -1,5 +1,6 @@
 using System.Net;
 using Overlay.Core.Leases;
+using Overlay.Leases.Store;
 using static Overlay.Leases.Tests.LeaseTesting;
 
 namespace Overlay.Leases.Tests.Store;

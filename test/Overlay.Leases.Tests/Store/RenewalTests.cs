@@ -1,5 +1,6 @@
 using Overlay.Core.Allocation;
 using Overlay.Core.Leases;
+using Overlay.Leases.Store;
 using static Overlay.Leases.Tests.LeaseTesting;
 
 namespace Overlay.Leases.Tests.Store;

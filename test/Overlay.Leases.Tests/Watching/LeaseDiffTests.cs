@@ -1,4 +1,5 @@
 using Overlay.Core.Leases;
+using Overlay.Leases.Watching;
 using static Overlay.Leases.Tests.LeaseTesting;
 
 namespace Overlay.Leases.Tests.Watching;

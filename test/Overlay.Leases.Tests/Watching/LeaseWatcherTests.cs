@@ -1,5 +1,7 @@
 using Overlay.Core.Allocation;
 using Overlay.Core.Leases;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 using static Overlay.Leases.Tests.LeaseTesting;
 
 namespace Overlay.Leases.Tests.Watching;

@@ -1,3 +1,4 @@
+using Overlay.Leases.Watching;
 using Overlay.TestKit;
 
 namespace Overlay.Leases.Tests.Watching;

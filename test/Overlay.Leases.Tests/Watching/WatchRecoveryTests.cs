@@ -1,5 +1,8 @@
 using Overlay.Core.Allocation;
 using Overlay.Core.Leases;
+using Overlay.Leases.Etcd;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 using Overlay.TestKit;
 using static Overlay.Leases.Tests.LeaseTesting;
 

@@ -1,7 +1,5 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Overlay.Daemon.Masquerade;
-using Overlay.Netlink;
 
 namespace Overlay.Daemon.Hosting.Loop;
 
@@ -28,7 +26,7 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
     }
 
     /// <summary>A failure a component recovers from by trying again: the kernel, nft, a file, etcd.</summary>
-    public static bool IsRetryable(Exception e) => e is NetlinkException or NftException or IOException or UnauthorizedAccessException;
+    public static bool IsRetryable(Exception e) => e is IOException or UnauthorizedAccessException; // netlink, nft, etcd's lease errors are IOExceptions
 
     public void Add(INodeComponent component) =>
         _lanes.Add(new Lane(component, Channel.CreateUnbounded<Trigger>(new UnboundedChannelOptions { SingleReader = true })));

@@ -1,5 +1,7 @@
 using System.Diagnostics;
-using Overlay.Leases;
+using Overlay.Leases.Keeping;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 
 namespace Overlay.Daemon.Hosting.Loop;
 

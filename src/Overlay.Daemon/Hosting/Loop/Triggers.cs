@@ -1,4 +1,5 @@
-using Overlay.Leases;
+using Overlay.Leases.Store;
+using Overlay.Leases.Watching;
 
 namespace Overlay.Daemon.Hosting.Loop;
 

@@ -1,6 +1,6 @@
-using Overlay.Core.Pods;
+using Overlay.Cli.Pods;
 
-namespace Overlay.Core.Tests.Pods;
+namespace Overlay.Cli.Tests.Pods;
 
 public sealed class PodDnsTests
 {

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>
 /// The three things a resolv.conf says: nameservers, search domains, and options as resolv.conf writes them

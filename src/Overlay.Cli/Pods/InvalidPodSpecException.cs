@@ -1,4 +1,4 @@
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>A pod's DNS or hosts settings break a rule; the message names the rule and the offending value.</summary>
 public sealed class InvalidPodSpecException : Exception

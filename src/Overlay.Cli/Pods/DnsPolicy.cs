@@ -1,4 +1,4 @@
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>Where a pod's resolv.conf starts from, as Kubernetes' <c>dnsPolicy</c>.</summary>
 public enum DnsPolicy

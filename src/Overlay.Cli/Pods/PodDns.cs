@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>What a pod's resolv.conf is made from: the policy's settings and the pod's own dnsConfig.</summary>
 public sealed record PodDnsInputs

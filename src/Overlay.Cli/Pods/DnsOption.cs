@@ -1,4 +1,4 @@
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>One resolver option of a pod's dnsConfig: a required name and an optional value (<c>ndots</c>, <c>2</c>).</summary>
 public sealed record DnsOption(string Name, string? Value = null)

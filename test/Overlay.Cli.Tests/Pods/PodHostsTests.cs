@@ -1,7 +1,7 @@
 using System.Net;
-using Overlay.Core.Pods;
+using Overlay.Cli.Pods;
 
-namespace Overlay.Core.Tests.Pods;
+namespace Overlay.Cli.Tests.Pods;
 
 public sealed class PodHostsTests
 {

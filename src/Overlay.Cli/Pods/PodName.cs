@@ -1,4 +1,4 @@
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>
 /// A pod's name names its network namespace (/run/netns/NAME), its folder under /etc/netns, its CNI container id

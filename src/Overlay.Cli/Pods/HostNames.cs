@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>The address and name rules shared by the DNS, hosts and pod-name checks.</summary>
 internal static class HostNames

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>Extra names for an address in the pod's hosts file, as Kubernetes' <c>hostAliases</c>.</summary>
 public sealed record HostAlias(IPAddress Address, IReadOnlyList<string> Hostnames)

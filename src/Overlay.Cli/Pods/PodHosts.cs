@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 
-namespace Overlay.Core.Pods;
+namespace Overlay.Cli.Pods;
 
 /// <summary>
 /// The pod's managed hosts file, laid out as the kubelet writes one: the localhost entries, the pod's own
