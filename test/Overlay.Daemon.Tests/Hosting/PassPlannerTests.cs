@@ -1,5 +1,5 @@
 using Overlay.Daemon.Hosting.Loop;
-using Overlay.Leases;
+using Overlay.Leases.Watching;
 
 namespace Overlay.Daemon.Tests.Hosting;
 
