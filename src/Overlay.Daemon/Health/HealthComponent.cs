@@ -7,30 +7,39 @@ namespace Overlay.Daemon.Health;
 /// <summary>
 /// The loop's own health: pets systemd's watchdog from inside the loop (so a stuck loop gets restarted),
 /// keeps systemd's status line and the lease expiry in the metrics current, and gives memory back once
-/// things have been quiet after a burst of work.
+/// overlayd has been quiet after a burst of work of any kind (a start-up, a resync, a hundred lease changes).
 /// </summary>
 public sealed class HealthComponent(DaemonStatus status, SystemdNotify systemd, Func<OwnLease> own, TimeProvider time) : INodeComponent
 {
     /// <summary>How often the housekeeping tick comes.</summary>
     public static readonly TimeSpan HousekeepingInterval = TimeSpan.FromSeconds(5);
 
-    private bool _activitySinceTrim = true; // the start-up burst
-    private DateTimeOffset _lastActivity = time.GetUtcNow();
+    /// <summary>More allocated than this between two ticks means overlayd was busy (an idle tick allocates a few KiB).</summary>
+    public const long BusyBytesPerTick = 512 * 1024;
+
+    private long _allocatedAtTrim;
+    private long _allocatedAtTick;
+    private DateTimeOffset _lastBusy = time.GetUtcNow();
 
     public string Name => "health";
 
-    public Triggers Wants => Triggers.Watchdog | Triggers.PassCompleted | Triggers.OwnLease | Triggers.Housekeeping;
+    public Triggers Wants => Triggers.Watchdog | Triggers.OwnLease | Triggers.Housekeeping;
 
     public ValueTask RunPassAsync(TriggerBatch batch, CancellationToken ct)
     {
         DateTimeOffset now = time.GetUtcNow();
-        if (batch.Has(Triggers.PassCompleted))
+        long allocated = GC.GetTotalAllocatedBytes();
+        if (batch.Has(Triggers.Housekeeping))
         {
-            _activitySinceTrim = true;
-            _lastActivity = now;
+            if (allocated - _allocatedAtTick > BusyBytesPerTick)
+            {
+                _lastBusy = now;
+            }
+
+            _allocatedAtTick = allocated;
         }
 
-        PassPlan plan = PassPlanner.Plan(batch, new PlannerState(ActivitySinceTrim: _activitySinceTrim, QuietFor: now - _lastActivity));
+        PassPlan plan = PassPlanner.Plan(batch, new PlannerState(AllocatedSinceTrim: allocated - _allocatedAtTrim, QuietFor: now - _lastBusy));
         if (plan.PetWatchdog)
         {
             systemd.Watchdog();
@@ -46,7 +55,7 @@ public sealed class HealthComponent(DaemonStatus status, SystemdNotify systemd, 
         if (plan.TrimHeap)
         {
             HeapTrim.IfDue();
-            _activitySinceTrim = false;
+            _allocatedAtTrim = GC.GetTotalAllocatedBytes();
         }
 
         return ValueTask.CompletedTask;

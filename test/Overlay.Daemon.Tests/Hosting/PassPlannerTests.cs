@@ -135,7 +135,6 @@ public class PassPlannerTests
     [TestCase(Triggers.Watchdog)]
     [TestCase(Triggers.Rules | Triggers.Watchdog)]
     [TestCase(Triggers.Housekeeping)]
-    [TestCase(Triggers.PassCompleted)]
     public void Housekeeping_only_wake_ups_touch_neither_devices_nor_peers(Triggers kinds)
     {
         PassPlan plan = PassPlanner.Plan(kinds, new PlannerState(RulesManaged: true));
@@ -156,14 +155,15 @@ public class PassPlannerTests
     }
 
     [Test]
-    public void Memory_is_given_back_once_things_have_been_quiet_after_activity()
+    public void Memory_is_given_back_once_things_have_been_quiet_after_work()
     {
         TimeSpan quiet = PassPlanner.QuietPeriod;
+        const long work = PassPlanner.TrimAfterBytes;
 
-        Assert.That(PassPlanner.Plan(Triggers.Housekeeping, new PlannerState(ActivitySinceTrim: true, QuietFor: quiet)).TrimHeap, Is.True);
-        Assert.That(PassPlanner.Plan(Triggers.Housekeeping, new PlannerState(ActivitySinceTrim: true, QuietFor: quiet - TimeSpan.FromMilliseconds(1))).TrimHeap, Is.False, "still busy");
-        Assert.That(PassPlanner.Plan(Triggers.Housekeeping, new PlannerState(ActivitySinceTrim: false, QuietFor: quiet * 10)).TrimHeap, Is.False, "nothing happened since the last trim");
-        Assert.That(PassPlanner.Plan(Triggers.PassCompleted, new PlannerState(ActivitySinceTrim: true, QuietFor: quiet)).TrimHeap, Is.False, "only the housekeeping tick trims");
+        Assert.That(PassPlanner.Plan(Triggers.Housekeeping, new PlannerState(AllocatedSinceTrim: work, QuietFor: quiet)).TrimHeap, Is.True);
+        Assert.That(PassPlanner.Plan(Triggers.Housekeeping, new PlannerState(AllocatedSinceTrim: work, QuietFor: quiet - TimeSpan.FromMilliseconds(1))).TrimHeap, Is.False, "still busy");
+        Assert.That(PassPlanner.Plan(Triggers.Housekeeping, new PlannerState(AllocatedSinceTrim: work - 1, QuietFor: quiet * 10)).TrimHeap, Is.False, "too little done since the last trim");
+        Assert.That(PassPlanner.Plan(Triggers.Watchdog | Triggers.OwnLease, new PlannerState(AllocatedSinceTrim: work, QuietFor: quiet)).TrimHeap, Is.False, "only the housekeeping tick trims");
     }
 
     [Test]

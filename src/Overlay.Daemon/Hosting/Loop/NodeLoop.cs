@@ -66,7 +66,6 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
     private async Task RunLaneAsync(Lane lane, CancellationToken ct)
     {
         ChannelReader<Trigger> queue = lane.Queue.Reader;
-        bool announcesPasses = (lane.Component.Wants & Triggers.PassCompleted) == 0;
         while (await queue.WaitToReadAsync(ct))
         {
             var batch = new TriggerBatch();
@@ -84,11 +83,6 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
                 LogPassFailed(_logger, lane.Component.Name, e.Message);
                 lane.Queue.Writer.TryWrite(new Trigger(Triggers.Retry));
                 await Task.Delay(RetryDelay, _time, ct);
-            }
-
-            if (announcesPasses)
-            {
-                Publish(new Trigger(Triggers.PassCompleted));
             }
         }
     }

@@ -16,9 +16,9 @@ public enum ReconcileMode
 /// <summary>What the state outside the triggers says.</summary>
 /// <param name="OwnLeaseMoved">The keeper holds a different subnet from the one the component last acted on.</param>
 /// <param name="RulesManaged">Some nftables table is kept (<c>--ip-masq</c> or <c>--iptables-forward-rules</c>).</param>
-/// <param name="ActivitySinceTrim">A pass ran since memory was last given back.</param>
-/// <param name="QuietFor">How long ago the last pass of any component ended.</param>
-public readonly record struct PlannerState(bool OwnLeaseMoved = false, bool RulesManaged = false, bool ActivitySinceTrim = false, TimeSpan QuietFor = default);
+/// <param name="AllocatedSinceTrim">Bytes overlayd allocated since memory was last given back: how much work was done.</param>
+/// <param name="QuietFor">How long overlayd has allocated little: the burst of work is over.</param>
+public readonly record struct PlannerState(bool OwnLeaseMoved = false, bool RulesManaged = false, long AllocatedSinceTrim = 0, TimeSpan QuietFor = default);
 
 /// <summary>What one pass does; each component carries out its own part.</summary>
 public readonly record struct PassPlan
@@ -59,8 +59,11 @@ public readonly record struct PassPlan
 /// </summary>
 public static class PassPlanner
 {
-    /// <summary>How long no component may have run before memory is given back.</summary>
+    /// <summary>How long overlayd must have been quiet before memory is given back.</summary>
     public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(3);
+
+    /// <summary>Allocations since the last trim that make another worth a look (a resync at 5,000 peers is several MiB).</summary>
+    public const long TrimAfterBytes = 1024 * 1024;
 
     /// <summary>Triggers saying the kernel may differ from what overlayd last wrote: what a pass changes is a repair.</summary>
     public const Triggers Drift = Triggers.Kernel | Triggers.Device | Triggers.Resync | Triggers.DeviceRebuilt | Triggers.Retry;
@@ -97,8 +100,8 @@ public static class PassPlanner
             CheckRules = (kinds & Triggers.Rules) != 0 && state.RulesManaged && !(follow || retry),
             ApplyRules = follow || retry,
             WriteSubnetFile = follow || retry,
-            UpdateStatus = (kinds & (Triggers.PassCompleted | Triggers.OwnLease | Triggers.Housekeeping)) != 0,
-            TrimHeap = (kinds & Triggers.Housekeeping) != 0 && state.ActivitySinceTrim && state.QuietFor >= QuietPeriod,
+            UpdateStatus = (kinds & (Triggers.OwnLease | Triggers.Housekeeping)) != 0,
+            TrimHeap = (kinds & Triggers.Housekeeping) != 0 && state.AllocatedSinceTrim >= TrimAfterBytes && state.QuietFor >= QuietPeriod,
         };
     }
 }

@@ -42,6 +42,11 @@ public sealed class LeaseUpdatesSource(LeaseWatcher watcher, LeaseKeeper keeper)
                 }
             }
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _firstList.TrySetException(e); // the start-up says why, not just "canceled"
+            throw;
+        }
         finally
         {
             _firstList.TrySetCanceled(ct);

@@ -36,11 +36,8 @@ public enum Triggers
     /// <summary>A component's previous pass failed; it asked to run again.</summary>
     Retry = 1 << 8,
 
-    /// <summary>Some component finished a pass (for status and housekeeping).</summary>
-    PassCompleted = 1 << 9,
-
     /// <summary>The housekeeping tick (status line, giving memory back once things are quiet).</summary>
-    Housekeeping = 1 << 10,
+    Housekeeping = 1 << 9,
 }
 
 /// <summary>One wake-up: its kind, and for <see cref="Triggers.Leases"/> the update and when it arrived.</summary>
