@@ -1,23 +1,28 @@
 using System.Net;
+using Overlay.Leases;
 
 namespace Overlay.Daemon.Options;
 
 /// <summary>Everything overlayd is told at start, from flags and FLANNELD_*/OVERLAYD_* variables.</summary>
 public sealed class DaemonOptions
 {
-    public List<string> EtcdEndpoints { get; set; } = ["http://127.0.0.1:2379"];
+    /// <summary>How to reach etcd: the <c>--etcd-*</c> flags, resolved and checked by <see cref="EtcdFlags"/>.</summary>
+    public EtcdOptions Etcd { get; set; } = new();
 
-    public string EtcdPrefix { get; set; } = "/coreos.com/network";
+    // The etcd settings one by one, read-only: the node loop reads them (new code reads Etcd).
+    public IReadOnlyList<string> EtcdEndpoints => Etcd.Endpoints;
 
-    public string? EtcdCaFile { get; set; }
+    public string EtcdPrefix => Etcd.Prefix;
 
-    public string? EtcdCertFile { get; set; }
+    public string? EtcdCaFile => Etcd.CaFile;
 
-    public string? EtcdKeyFile { get; set; }
+    public string? EtcdCertFile => Etcd.CertFile;
 
-    public string? EtcdUsername { get; set; }
+    public string? EtcdKeyFile => Etcd.KeyFile;
 
-    public string? EtcdPassword { get; set; }
+    public string? EtcdUsername => Etcd.Username;
+
+    public string? EtcdPassword => Etcd.Password;
 
     /// <summary>Interface names or addresses, tried in order.</summary>
     public List<string> Iface { get; set; } = [];
