@@ -7,10 +7,26 @@ namespace Overlay.Leases;
 
 /// <summary>
 /// Builds the etcd client for <see cref="EtcdOptions"/>: one gRPC channel balanced over every endpoint, TLS and
-/// user as configured.
+/// user as configured, and reconnects that never wait long, so a node that started before etcd connects soon
+/// after etcd answers, however long etcd was away.
 /// </summary>
 internal static class EtcdClientFactory
 {
+    /// <summary>
+    /// The longest gRPC waits between two attempts to connect to an endpoint that refused. Half a second: a call
+    /// retried while the channel waits to reconnect fails at once, so this wait and the call's retry delay add up.
+    /// </summary>
+    public static readonly TimeSpan MaxReconnectBackoff = TimeSpan.FromMilliseconds(500);
+
+    public static readonly TimeSpan InitialReconnectBackoff = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The longest one connection attempt (TCP, then TLS) may take, unless the call timeout is shorter. Long
+    /// enough for the kernel's first SYN retransmission (1 s) to an endpoint that drops packets, short enough
+    /// that a fresh attempt follows soon after.
+    /// </summary>
+    public static readonly TimeSpan MaxConnectTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>The client for <paramref name="options"/>; throws <see cref="ArgumentException"/> with the problem when <see cref="EtcdFlags.Check"/> finds one.</summary>
     public static EtcdClient Create(EtcdOptions options)
     {
@@ -41,11 +57,11 @@ internal static class EtcdClientFactory
     {
         // The library's default gRPC retry policy would multiply Polly's attempts; Polly owns retries.
         channel.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
-        channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(200);
-        channel.MaxReconnectBackoff = TimeSpan.FromSeconds(2); // reconnect promptly once etcd is back
+        channel.InitialReconnectBackoff = InitialReconnectBackoff;
+        channel.MaxReconnectBackoff = MaxReconnectBackoff;
         if (channel.HttpHandler is SocketsHttpHandler sockets)
         {
-            sockets.ConnectTimeout = options.CallTimeout;
+            sockets.ConnectTimeout = options.CallTimeout < MaxConnectTimeout ? options.CallTimeout : MaxConnectTimeout;
             sockets.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
             sockets.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
         }

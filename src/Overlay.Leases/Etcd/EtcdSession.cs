@@ -21,6 +21,9 @@ public sealed class EtcdSession : IAsyncDisposable
     /// <summary>Attempts after the first for one call; past this the caller's own loop takes over.</summary>
     internal const int CallRetries = 4;
 
+    /// <summary>The longest wait between two attempts of one call: a node waiting for etcd tries at least every second.</summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+
     private readonly EtcdClient client;
     private readonly ResiliencePipeline pipeline;
     private int disposed;
@@ -85,12 +88,12 @@ public sealed class EtcdSession : IAsyncDisposable
                 {
                     // The deadline is a backstop; the pipeline's timeout cancels the attempt first.
                     var callOptions = new CallOptions(
-                        deadline: DateTime.UtcNow + state.Timeout + TimeSpan.FromSeconds(1),
+                        deadline: state.Time.GetUtcNow().UtcDateTime + state.Timeout + TimeSpan.FromSeconds(1),
                         cancellationToken: context.CancellationToken);
                     return await state.Call(callOptions).ConfigureAwait(false);
                 },
                 context,
-                (Call: call, Timeout: Options.CallTimeout)).ConfigureAwait(false);
+                (Call: call, Timeout: Options.CallTimeout, Time)).ConfigureAwait(false);
         }
         finally
         {
@@ -120,7 +123,7 @@ public sealed class EtcdSession : IAsyncDisposable
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(3),
+                MaxDelay = MaxRetryDelay,
                 OnRetry = args =>
                 {
                     onFailure();
