@@ -39,16 +39,16 @@ public sealed class StartUpWaitTests
         Assert.That(EtcdSession.MaxRetryDelay, Is.LessThanOrEqualTo(TimeSpan.FromSeconds(1)));
 
     [Test]
-    public void Grpc_reconnects_to_a_refusing_endpoint_at_least_twice_a_second_and_never_gives_up_connecting()
+    public void Grpc_reconnects_to_a_refusing_endpoint_at_least_twice_a_second()
     {
-        using var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) };
+        using var handler = new SocketsHttpHandler();
         var channel = new GrpcChannelOptions { HttpHandler = handler, MaxReconnectBackoff = TimeSpan.FromMinutes(2) };
 
         EtcdClientFactory.ConfigureChannel(channel, new EtcdOptions { CallTimeout = TimeSpan.FromSeconds(5) });
 
         Assert.That(channel.MaxReconnectBackoff, Is.LessThanOrEqualTo(TimeSpan.FromMilliseconds(500)));
         Assert.That(channel.InitialReconnectBackoff, Is.LessThanOrEqualTo(channel.MaxReconnectBackoff));
-        Assert.That(handler.ConnectTimeout, Is.EqualTo(Timeout.InfiniteTimeSpan));
+        Assert.That(handler.ConnectTimeout, Is.EqualTo(TimeSpan.FromSeconds(5)), "one attempt gets the call timeout");
         Assert.That(channel.ServiceConfig!.MethodConfigs, Is.Empty, "Polly owns retries, not gRPC");
     }
 }
