@@ -98,7 +98,7 @@ internal static class CommandLine
             option.Action = new HelpWithExample((SynchronousCommandLineAction)option.Action!);
         }
 
-        EtcdFlags.AddTo(root);
+        EtcdFlagOptions.AddTo(root);
         root.SetAction(_ => Refuse(new UsageException("no command given; try 'overlayctl leases list', or see 'overlayctl --help'")));
 
         root.Subcommands.Add(Group("leases", "leases and reservations under <prefix>/subnets/", ["lease"],

@@ -78,7 +78,7 @@ public static class OverlayCtl
     {
         var invocation = (CliInvocation)parse.InvocationConfiguration;
         TextWriter stderr = invocation.Error;
-        await using var context = new CliContext(parse, invocation.Input, invocation.Output, stderr, invocation.Time, () => EtcdFlags.Resolve(parse, invocation.Environment));
+        await using var context = new CliContext(parse, invocation.Input, invocation.Output, stderr, invocation.Time, () => EtcdFlagOptions.Resolve(parse, invocation.Environment));
         try
         {
             return await handler(context, ct);

@@ -92,7 +92,7 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
 
     public async Task LoadConfigAsync(CancellationToken ct)
     {
-        _session ??= new EtcdSession(OverlayNode.EtcdOptionsFrom(_options), _loggers.CreateLogger<EtcdSession>(), _time);
+        _session ??= new EtcdSession(_options.Etcd, _loggers.CreateLogger<EtcdSession>(), _time);
         _status.ObserveEtcdFailures(() => _session.FailedCalls);
         _store ??= new LeaseStore(_session, LeaseOptions, _loggers.CreateLogger<LeaseStore>(), _time);
         NetworkConfig config = await _store.WaitForConfigAsync(ct);

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Overlay.Daemon.Health;
 using Overlay.Daemon.Options;
-using Overlay.Leases;
 
 namespace Overlay.Daemon.Hosting;
 
@@ -39,7 +38,7 @@ public sealed partial class OverlayNode : BackgroundService
     {
         try
         {
-            LogStarting(_logger, Version, string.Join(",", _options.EtcdEndpoints), _options.EtcdPrefix);
+            LogStarting(_logger, Version, string.Join(",", _options.Etcd.Endpoints), _options.Etcd.Prefix);
             await using var node = new NodeStartup(_options, _status, _loggers, _time, _systemd);
             await new StartupSequence(node, _time, _logger).RunAsync(stoppingToken);
             await node.Loop.RunAsync(stoppingToken);
@@ -60,17 +59,6 @@ public sealed partial class OverlayNode : BackgroundService
             _systemd.Stopping();
         }
     }
-
-    internal static EtcdOptions EtcdOptionsFrom(DaemonOptions options) => new()
-    {
-        Endpoints = options.EtcdEndpoints,
-        Prefix = options.EtcdPrefix,
-        CaFile = options.EtcdCaFile,
-        CertFile = options.EtcdCertFile,
-        KeyFile = options.EtcdKeyFile,
-        Username = options.EtcdUsername,
-        Password = options.EtcdPassword,
-    };
 
     [LoggerMessage(1000, LogLevel.Information, "overlayd {Version} starting: etcd {Endpoints}, prefix {Prefix}")]
     private static partial void LogStarting(ILogger logger, string version, string endpoints, string prefix);

@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using System.Text;
 using Overlay.Core.Addressing;
 using Overlay.Core.Text;
+using Overlay.Leases;
+using Overlay.Leases.Etcd;
 
 namespace Overlay.Daemon.Options;
 
@@ -39,26 +41,22 @@ public static class DaemonFlags
         List,
     }
 
-    private sealed record Flag(string Name, Kind Kind, string Help, Action<DaemonOptions, string> Apply, bool Secret = false)
+    private sealed record Flag(string Name, Kind Kind, string Help, Action<DaemonOptions, string> Apply)
     {
         public string EnvironmentSuffix => Name.ToUpperInvariant().Replace('-', '_');
+
+        /// <summary>Set for an etcd flag: its value is kept for <see cref="EtcdFlags.Resolve"/>, which reads the environment itself.</summary>
+        public EtcdFlag? Etcd { get; init; }
     }
 
     private static readonly Flag[] Flags =
     [
-        new("etcd-endpoints", Kind.Text, "comma-separated etcd endpoints (default http://127.0.0.1:2379)",
-            (o, v) => o.EtcdEndpoints = SplitList(v, "etcd-endpoints", requireUrl: true)),
-        new("etcd-prefix", Kind.Text, "etcd prefix (default /coreos.com/network)",
-            (o, v) => o.EtcdPrefix = NonEmpty(v, "etcd-prefix", "an etcd key prefix such as /coreos.com/network")),
-        new("etcd-cafile", Kind.Text, "CA file for etcd's TLS certificate", (o, v) => o.EtcdCaFile = ExistingFile(v, "etcd-cafile")),
-        new("etcd-certfile", Kind.Text, "client certificate for etcd", (o, v) => o.EtcdCertFile = ExistingFile(v, "etcd-certfile")),
-        new("etcd-keyfile", Kind.Text, "client key for etcd", (o, v) => o.EtcdKeyFile = ExistingFile(v, "etcd-keyfile")),
-        new("etcd-username", Kind.Text, "etcd user name", (o, v) => o.EtcdUsername = v),
-        new("etcd-password", Kind.Text, "etcd password", (o, v) => o.EtcdPassword = v, Secret: true),
+        // The etcd flags are overlayctl's too: their names, variables, help and checks come from one table.
+        .. EtcdFlags.All.Select(etcd => new Flag(etcd.Name, Kind.Text, etcd.Help, static (_, _) => { }) { Etcd = etcd }),
         new("iface", Kind.List, "interface name or IP to use for inter-node traffic (repeatable; tried in order)",
-            (o, v) => o.Iface.AddRange(SplitList(v, "iface", requireUrl: false))),
+            (o, v) => o.Iface.AddRange(SplitList(v, "iface"))),
         new("iface-regex", Kind.List, "regex matched against interface IPs, then names (repeatable)",
-            (o, v) => o.IfaceRegex.AddRange(SplitList(v, "iface-regex", requireUrl: false).Select(r => ValidRegex(r)))),
+            (o, v) => o.IfaceRegex.AddRange(SplitList(v, "iface-regex").Select(r => ValidRegex(r)))),
         new("iface-can-reach", Kind.Text, "use the interface that routes to this IP", (o, v) => o.IfaceCanReach = Address(v, "iface-can-reach", null)),
         new("public-ip", Kind.Text, "IPv4 address other nodes reach this node at (default: the interface's)",
             (o, v) => o.PublicIP = Address(v, "public-ip", AddressFamily.InterNetwork)),
@@ -102,7 +100,8 @@ public static class DaemonFlags
         bool ifaceFromCommandLine = args.Any(a => NameOf(a) is "iface");
         bool regexFromCommandLine = args.Any(a => NameOf(a) is "iface-regex");
 
-        foreach (Flag flag in Flags)
+        var etcdGiven = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (Flag flag in Flags.Where(f => f.Etcd is null))
         {
             foreach (string prefix in (string[])["FLANNELD_", "OVERLAYD_"])
             {
@@ -171,9 +170,23 @@ public static class DaemonFlags
                 }
             }
 
-            flag.Apply(options, value);
+            if (flag.Etcd is not null)
+            {
+                etcdGiven[flag.Name] = value;
+            }
+            else
+            {
+                flag.Apply(options, value);
+            }
         }
 
+        ResolvedEtcdFlags etcd = EtcdFlags.Resolve(etcdGiven, environment);
+        if (!etcd.IsValid)
+        {
+            throw new UsageException(etcd.Problems[0]);
+        }
+
+        options.Etcd = etcd.Options!;
         return options;
     }
 
@@ -210,23 +223,12 @@ public static class DaemonFlags
         return close is null ? "" : $" (did you mean --{close}?)";
     }
 
-    private static List<string> SplitList(string value, string flag, bool requireUrl)
+    private static List<string> SplitList(string value, string flag)
     {
         List<string> items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         if (items.Count == 0)
         {
             throw new UsageException($"flag --{flag} is empty: give at least one value");
-        }
-
-        if (requireUrl)
-        {
-            foreach (string item in items)
-            {
-                if (!Uri.TryCreate(item, UriKind.Absolute, out Uri? uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-                {
-                    throw new UsageException($"flag --{flag}: '{item}' is not an endpoint URL; use http://HOST:PORT or https://HOST:PORT, comma-separated");
-                }
-            }
         }
 
         return items;
@@ -247,9 +249,6 @@ public static class DaemonFlags
 
     private static string NonEmpty(string value, string flag, string expected) =>
         string.IsNullOrWhiteSpace(value) ? throw new UsageException($"flag --{flag} is empty: give {expected}") : value;
-
-    private static string ExistingFile(string value, string flag) =>
-        File.Exists(value) ? value : throw new UsageException($"flag --{flag}: file '{value}' does not exist; give the path of a PEM file");
 
     private static IPAddress Address(string value, string flag, AddressFamily? family)
     {

@@ -1,23 +1,14 @@
 using System.Net;
+using Overlay.Leases;
+using Overlay.Leases.Etcd;
 
 namespace Overlay.Daemon.Options;
 
 /// <summary>Everything overlayd is told at start, from flags and FLANNELD_*/OVERLAYD_* variables.</summary>
 public sealed class DaemonOptions
 {
-    public List<string> EtcdEndpoints { get; set; } = ["http://127.0.0.1:2379"];
-
-    public string EtcdPrefix { get; set; } = "/coreos.com/network";
-
-    public string? EtcdCaFile { get; set; }
-
-    public string? EtcdCertFile { get; set; }
-
-    public string? EtcdKeyFile { get; set; }
-
-    public string? EtcdUsername { get; set; }
-
-    public string? EtcdPassword { get; set; }
+    /// <summary>How to reach etcd: the <c>--etcd-*</c> flags, resolved and checked by <see cref="EtcdFlags"/>.</summary>
+    public EtcdOptions Etcd { get; set; } = new();
 
     /// <summary>Interface names or addresses, tried in order.</summary>
     public List<string> Iface { get; set; } = [];

@@ -1,11 +1,6 @@
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using dotnet_etcd;
 using Etcdserverpb;
 using Grpc.Core;
-using Grpc.Net.Client;
-using Grpc.Net.Client.Balancer;
-using Grpc.Net.Client.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Overlay.Core.Leases;
@@ -26,6 +21,9 @@ public sealed class EtcdSession : IAsyncDisposable
     /// <summary>Attempts after the first for one call; past this the caller's own loop takes over.</summary>
     internal const int CallRetries = 4;
 
+    /// <summary>The longest wait between two attempts of one call: a node waiting for etcd tries at least every second.</summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+
     private readonly EtcdClient client;
     private readonly ResiliencePipeline pipeline;
     private int disposed;
@@ -34,11 +32,6 @@ public sealed class EtcdSession : IAsyncDisposable
     public EtcdSession(EtcdOptions options, ILogger<EtcdSession>? logger = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Endpoints.Count == 0)
-        {
-            throw new ArgumentException("no etcd endpoints given", nameof(options));
-        }
-
         if (options.CallTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"the etcd call timeout must be positive, not {options.CallTimeout}", nameof(options));
@@ -50,7 +43,7 @@ public sealed class EtcdSession : IAsyncDisposable
         Prefix = options.Prefix.TrimEnd('/');
         SubnetsPrefix = SubnetKey.SubnetsPrefix(Prefix);
         ConfigKey = Prefix + "/config";
-        client = CreateClient(options);
+        client = EtcdClientFactory.Create(options);
         pipeline = CreatePipeline(options, Logger, Time, CountFailure);
 
         Connection = client.GetConnection();
@@ -95,12 +88,12 @@ public sealed class EtcdSession : IAsyncDisposable
                 {
                     // The deadline is a backstop; the pipeline's timeout cancels the attempt first.
                     var callOptions = new CallOptions(
-                        deadline: DateTime.UtcNow + state.Timeout + TimeSpan.FromSeconds(1),
+                        deadline: state.Time.GetUtcNow().UtcDateTime + state.Timeout + TimeSpan.FromSeconds(1),
                         cancellationToken: context.CancellationToken);
                     return await state.Call(callOptions).ConfigureAwait(false);
                 },
                 context,
-                (Call: call, Timeout: Options.CallTimeout)).ConfigureAwait(false);
+                (Call: call, Timeout: Options.CallTimeout, Time)).ConfigureAwait(false);
         }
         finally
         {
@@ -130,7 +123,7 @@ public sealed class EtcdSession : IAsyncDisposable
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(3),
+                MaxDelay = MaxRetryDelay,
                 OnRetry = args =>
                 {
                     onFailure();
@@ -144,62 +137,6 @@ public sealed class EtcdSession : IAsyncDisposable
             })
             .AddTimeout(options.CallTimeout)
             .Build();
-
-    private static EtcdClient CreateClient(EtcdOptions options)
-    {
-        var endpoints = options.Endpoints.Select(e => e.Trim()).Where(e => e.Length > 0).ToArray();
-        bool anyHttps = endpoints.Any(e => e.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
-        bool anyHttp = endpoints.Any(e => !e.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
-        bool tls = anyHttps || options.CaFile is not null || options.CertFile is not null;
-        if (tls && anyHttp && endpoints.Any(e => e.StartsWith("http://", StringComparison.OrdinalIgnoreCase)))
-        {
-            throw new ArgumentException($"etcd endpoints mix http:// and https:// (or TLS files were given for http:// endpoints): {string.Join(",", endpoints)}");
-        }
-
-        if ((options.CertFile is null) != (options.KeyFile is null))
-        {
-            throw new ArgumentException("an etcd client certificate needs both the certificate file and the key file");
-        }
-
-        string connection = string.Join(",", endpoints);
-        void ConfigureChannel(GrpcChannelOptions channel)
-        {
-            // The library's default gRPC retry policy would multiply Polly's attempts; Polly owns retries.
-            channel.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
-            channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(200);
-            channel.MaxReconnectBackoff = TimeSpan.FromSeconds(2); // reconnect promptly once etcd is back
-            if (channel.HttpHandler is SocketsHttpHandler sockets)
-            {
-                sockets.ConnectTimeout = options.CallTimeout;
-                sockets.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
-                sockets.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
-            }
-        }
-
-        EtcdClient created;
-        if (tls)
-        {
-            var trust = EtcdTls.Load(options, endpoints);
-            created = new EtcdClient(connection, trust.Configure, configureChannelOptions: ConfigureChannel);
-        }
-        else
-        {
-            created = new EtcdClient(connection, configureChannelOptions: ConfigureChannel);
-        }
-
-        if (!string.IsNullOrEmpty(options.Username))
-        {
-            if (string.IsNullOrEmpty(options.Password))
-            {
-                created.Dispose();
-                throw new ArgumentException($"etcd user {options.Username} needs a password");
-            }
-
-            created.SetCredentials(options.Username, options.Password);
-        }
-
-        return created;
-    }
 }
 
 /// <summary>The log lines of the etcd session; event ids 2000-2099 (the lease manager has 2000-2999).</summary>

@@ -97,7 +97,7 @@ public sealed class LeaseKeeper
                 await AcquireAsync(ct).ConfigureAwait(false);
             }
 
-            var backoff = Backoff.ForLoops(time);
+            var backoff = Backoff.ForLoops(time, started: true);
             DateTimeOffset? retryAt = null;
             DateTimeOffset lastCheck = time.GetUtcNow();
             while (true)

@@ -70,7 +70,8 @@ public sealed class LeaseStore
     /// </summary>
     public async Task<NetworkConfig> WaitForConfigAsync(CancellationToken ct)
     {
-        var backoff = new Backoff(time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        // Start-up waits here: at most a second between attempts, so the node goes on as soon as etcd answers.
+        var backoff = Backoff.ForLoops(time);
         string? lastProblem = null;
         while (true)
         {

@@ -8,13 +8,13 @@ public sealed class CommandLineTests
     private static readonly Dictionary<string, string?> NoEnvironment = [];
 
     private static Connection Resolve(string[] args, IReadOnlyDictionary<string, string?> environment) =>
-        EtcdFlags.Resolve(CommandLine.Parse(args), environment);
+        EtcdFlagOptions.Resolve(CommandLine.Parse(args), environment);
 
     [Test]
     public void Global_flags_may_come_anywhere_and_a_commands_flags_after_its_words()
     {
         ParseResult parse = CommandLine.Parse(["--etcd-prefix=/a", "leases", "--etcd-endpoints", "http://192.0.2.1:2379", "get", "198.18.34.0/24", "-o", "json"]);
-        Connection connection = EtcdFlags.Resolve(parse, NoEnvironment);
+        Connection connection = EtcdFlagOptions.Resolve(parse, NoEnvironment);
 
         Assert.That(parse.Errors, Is.Empty);
         Assert.That(CommandLine.PathOf(parse.CommandResult.Command), Is.EqualTo("leases get"));

@@ -17,7 +17,7 @@ public class DaemonFlagsTests
     {
         DaemonOptions options = Parse();
 
-        Assert.That(options.EtcdPrefix, Is.EqualTo("/coreos.com/network"));
+        Assert.That(options.Etcd.Prefix, Is.EqualTo("/coreos.com/network"));
         Assert.That(options.SubnetFile, Is.EqualTo("/run/flannel/subnet.env"));
         Assert.That(options.SubnetLeaseRenewMargin, Is.EqualTo(60));
         Assert.That(options.HealthzPort, Is.Zero);
@@ -30,8 +30,8 @@ public class DaemonFlagsTests
     {
         DaemonOptions options = Parse("--etcd-endpoints=http://192.0.2.1:2379,http://192.0.2.2:2379", "-etcd-prefix", "/x", "--ip-masq", "--iface", "eth1", "--iface=192.0.2.5");
 
-        Assert.That(options.EtcdEndpoints, Is.EqualTo(new[] { "http://192.0.2.1:2379", "http://192.0.2.2:2379" }));
-        Assert.That(options.EtcdPrefix, Is.EqualTo("/x"));
+        Assert.That(options.Etcd.Endpoints, Is.EqualTo(new[] { "http://192.0.2.1:2379", "http://192.0.2.2:2379" }));
+        Assert.That(options.Etcd.Prefix, Is.EqualTo("/x"));
         Assert.That(options.IpMasq, Is.True);
         Assert.That(options.Iface, Is.EqualTo(new[] { "eth1", "192.0.2.5" }));
     }
@@ -56,7 +56,7 @@ public class DaemonFlagsTests
 
         DaemonOptions options = DaemonFlags.Parse(["--etcd-prefix", "/from-flag"], environment);
 
-        Assert.That(options.EtcdPrefix, Is.EqualTo("/from-flag"));
+        Assert.That(options.Etcd.Prefix, Is.EqualTo("/from-flag"));
         Assert.That(options.PublicIP, Is.EqualTo(IPAddress.Parse("192.0.2.10")), "OVERLAYD_ wins over FLANNELD_");
         Assert.That(options.Iface, Is.EqualTo(new[] { "eth7", "eth8" }));
         Assert.That(options.IpMasq, Is.True);
@@ -95,6 +95,9 @@ public class DaemonFlagsTests
     [TestCase("--iface-regex=eth[", "--iface-regex", "not a regular expression")]
     [TestCase("--etcd-cafile=/nonexistent/ca.pem", "--etcd-cafile", "does not exist")]
     [TestCase("--etcd-prefix", "--etcd-prefix", "needs a value")]
+    [TestCase("--etcd-prefix=coreos.com/network", "--etcd-prefix", "is not an etcd prefix; give one such as /coreos.com/network")]
+    [TestCase("--etcd-endpoints=http://192.0.2.1:2379,https://192.0.2.2:2379", "--etcd-endpoints", "mix http:// and https://")]
+    [TestCase("--etcd-username=overlay", "--etcd-password", "needs a password")]
     public void A_bad_value_names_the_flag_and_what_is_valid(string arg, string flag, string valid)
     {
         string message = Refused([arg]);
@@ -106,6 +109,19 @@ public class DaemonFlagsTests
     {
         string message = Refused([], new Dictionary<string, string?> { ["FLANNELD_HEALTHZ_PORT"] = "x" });
         Assert.That(message, Does.Contain("FLANNELD_HEALTHZ_PORT").And.Contain("0 to 65535"));
+    }
+
+    [Test]
+    public void The_etcd_flags_are_resolved_by_the_shared_definition()
+    {
+        var environment = new Dictionary<string, string?> { ["FLANNELD_ETCD_ENDPOINTS"] = "nonsense", ["OVERLAYD_ETCD_PREFIX"] = "/from-overlayd/" };
+
+        DaemonOptions options = DaemonFlags.Parse(["--etcd-endpoints=http://192.0.2.1:2379"], environment);
+
+        Assert.That(options.Etcd.Endpoints, Is.EqualTo(new[] { "http://192.0.2.1:2379" }), "the command line wins; the variable it overrides is not checked");
+        Assert.That(options.Etcd.Prefix, Is.EqualTo("/from-overlayd"));
+        Assert.That(Refused([], new Dictionary<string, string?> { ["FLANNELD_ETCD_ENDPOINTS"] = "nonsense" }),
+            Is.EqualTo("environment variable FLANNELD_ETCD_ENDPOINTS: 'nonsense' is not an endpoint URL; use http://HOST:PORT or https://HOST:PORT, comma-separated"));
     }
 
     [Test]

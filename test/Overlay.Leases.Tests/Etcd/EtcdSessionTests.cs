@@ -14,7 +14,7 @@ public sealed class EtcdSessionTests
     [Test]
     public void A_client_certificate_needs_its_key() =>
         Assert.That(() => new EtcdSession(new EtcdOptions { Endpoints = ["https://127.0.0.1:2379"], CertFile = "/nonexistent/client.pem" }),
-            Throws.ArgumentException.With.Message.Contains("key file"));
+            Throws.ArgumentException.With.Message.Contains("--etcd-keyfile"));
 
     [Test]
     public void A_user_needs_a_password() =>
