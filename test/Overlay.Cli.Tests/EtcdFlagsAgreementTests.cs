@@ -84,7 +84,7 @@ public sealed class EtcdFlagsAgreementTests
         foreach (EtcdFlag flag in EtcdFlags.All)
         {
             Assert.That(daemon.StdOut, Does.Match($@"\n  --{flag.Name}=VALUE +{Escape(flag.Help)}\n"), flag.Name);
-            Assert.That(cli.StdOut, Does.Match($@"\n +--{flag.Name}={flag.ValueName} +{Escape(flag.Help)}\n"), flag.Name);
+            Assert.That(cli.StdOut, Does.Match($@"\n +--{flag.Name} <{flag.ValueName}> +{Escape(flag.Help)}\n"), flag.Name);
         }
     }
 

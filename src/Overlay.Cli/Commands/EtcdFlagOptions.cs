@@ -33,9 +33,10 @@ internal static class EtcdFlagOptions
         var given = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (Option<string> option in Options)
         {
-            if (parse.GetValue(option) is { } value)
+            // "--etcd-prefix=" is given, with an empty value: the shared checks judge it, as overlayd's do.
+            if (parse.GetResult(option) is { Implicit: false })
             {
-                given[option.Name[2..]] = value;
+                given[option.Name[2..]] = parse.GetValue(option) ?? string.Empty;
             }
         }
 
@@ -47,5 +48,6 @@ internal static class EtcdFlagOptions
         HelpName = valueName,
         Description = description,
         Recursive = true,
+        Arity = ArgumentArity.ZeroOrOne, // an empty value is the checks' to refuse, in their words
     };
 }

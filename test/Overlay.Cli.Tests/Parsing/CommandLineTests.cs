@@ -67,7 +67,7 @@ public sealed class CommandLineTests
     [TestCase(new[] { "leases", "list", "--apply" }, "error: Unrecognized command or argument '--apply'.\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "leases", "list", "--ouptut" }, "error: Unrecognized command or argument '--ouptut'.\n'--ouptut' was not matched. Did you mean one of the following?\n--output\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "leases", "list", "-o", "yaml" }, "error: flag --output: 'yaml' is not a format of 'leases list'; use one of: table, wide, json\nSee 'overlayctl leases list --help' for usage.\n")]
-    [TestCase(new[] { "leases", "list", "--etcd-prefix" }, "error: Required argument missing for option: '--etcd-prefix'.\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "--etcd-prefix" }, "error: flag --etcd-prefix: '' is not an etcd prefix; give one such as /coreos.com/network\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "-etcd-prefix=/x", "leases", "list" }, "error: Unrecognized command or argument '-etcd-prefix=/x'. (did you mean --etcd-prefix? long flags take two dashes)\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "leases", "-o", "json", "list" }, "error: Unrecognized command or argument '-o'. (-o is a flag of 'leases list': put it after 'leases list')\nerror: Unrecognized command or argument 'json'.\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "completion", "fish" }, "error: Argument 'fish' not recognized. Must be one of:\n\t'bash'\n\t'zsh'\nSee 'overlayctl completion --help' for usage.\n")]
