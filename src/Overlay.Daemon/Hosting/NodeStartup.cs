@@ -56,6 +56,8 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
     private DeviceComponent? _deviceComponent;
     private RulesComponent? _rules;
     private SubnetFileComponent? _subnetFile;
+    private PeersComponent? _peers;
+    private Task<LeaseUpdate>? _firstList;
 
     public NodeStartup(DaemonOptions options, DaemonStatus status, ILoggerFactory loggers, TimeProvider time, SystemdNotify systemd)
     {
@@ -161,9 +163,16 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
 
     public async Task FirstReconcileAsync(CancellationToken ct)
     {
+        // Tried again after a kernel error: the components and sources are made once.
+        if (_firstList is { } started)
+        {
+            _peers!.FirstPass((await started.WaitAsync(ct)).Current);
+            return;
+        }
+
         NetworkConfig config = Config;
         LeaseKeeper keeper = _keeper!;
-        var peers = new PeersComponent(_reconciler, () => Own, Underlay.Interface.Index, _status, _loggers.CreateLogger("overlayd"));
+        var peers = _peers = new PeersComponent(_reconciler, () => Own, Underlay.Interface.Index, _status, _loggers.CreateLogger("overlayd"));
         _rules = new RulesComponent(new NftTable(), config, _options.IpMasq, _options.IptablesForwardRules, () => Own, _status, _loggers.CreateLogger("overlayd"));
         _subnetFile = new SubnetFileComponent(_options.SubnetFile, config, _devices.Families[0].Mtu, _options.IpMasq, () => Own, _loggers.CreateLogger("overlayd"));
         Loop.Add(peers);
@@ -185,6 +194,7 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
             Loop.Start(new TimerSource(Triggers.Watchdog, watchdog, _time));
         }
 
+        _firstList = leases.FirstList;
         LeaseUpdate first = await leases.FirstList.WaitAsync(ct);
         peers.FirstPass(first.Current);
     }

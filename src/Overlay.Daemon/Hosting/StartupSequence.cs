@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Overlay.Daemon.Hosting.Loop;
 using Overlay.Daemon.Underlay;
 using Overlay.Leases;
 using Overlay.Leases.Store;
@@ -20,7 +21,7 @@ public interface IStartupSteps
     /// <summary>Acquires this node's lease and puts its address on the device(s); <see cref="OutOfSubnetsException"/> while none is free.</summary>
     Task AcquireLeaseAsync(CancellationToken ct);
 
-    /// <summary>Starts the trigger sources, waits for the full lease list and programs every peer.</summary>
+    /// <summary>Starts the trigger sources (once), waits for the full lease list and programs every peer.</summary>
     Task FirstReconcileAsync(CancellationToken ct);
 
     /// <summary>Applies the nftables plan (tables for --ip-masq and forwarding, or none).</summary>
@@ -50,7 +51,7 @@ public sealed partial class StartupSequence(IStartupSteps steps, TimeProvider ti
     public async Task RunAsync(CancellationToken ct)
     {
         steps.Status("choosing the underlay interface");
-        await RetryAsync<UnderlayException>(() =>
+        await RetryAsync(e => e is UnderlayException, () =>
         {
             steps.ChooseUnderlay();
             return Task.CompletedTask;
@@ -64,12 +65,18 @@ public sealed partial class StartupSequence(IStartupSteps steps, TimeProvider ti
 
         // flannel exits when the network is full; overlayd waits for a lease to be freed or the config to grow.
         steps.Status("acquiring a subnet lease");
-        await RetryAsync<OutOfSubnetsException>(() => steps.AcquireLeaseAsync(ct), LogNoSubnet, ct);
+        await RetryAsync(e => e is OutOfSubnetsException, () => steps.AcquireLeaseAsync(ct), LogNoSubnet, ct);
 
+        // The kernel, nft or the subnet file failing now may pass (a busy kernel, a read-only moment): try again,
+        // as the loop does after ready, rather than exit.
         steps.Status("programming the peers");
-        await steps.FirstReconcileAsync(ct);
-        await steps.ApplyRulesAsync(ct);
-        steps.WriteSubnetFile();
+        await RetryAsync(NodeLoop.IsRetryable, () => steps.FirstReconcileAsync(ct), LogStepRetry, ct);
+        await RetryAsync(NodeLoop.IsRetryable, () => steps.ApplyRulesAsync(ct), LogStepRetry, ct);
+        await RetryAsync(NodeLoop.IsRetryable, () =>
+        {
+            steps.WriteSubnetFile();
+            return Task.CompletedTask;
+        }, LogStepRetry, ct);
         steps.MarkReady();
     }
 
@@ -77,8 +84,7 @@ public sealed partial class StartupSequence(IStartupSteps steps, TimeProvider ti
     public static TimeSpan NextDelay(TimeSpan previous) =>
         previous <= TimeSpan.Zero ? FirstRetryDelay : TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, MaxRetryDelay.Ticks));
 
-    private async Task RetryAsync<TNotYet>(Func<Task> step, Action<ILogger, string> log, CancellationToken ct)
-        where TNotYet : Exception
+    private async Task RetryAsync(Func<Exception, bool> notYet, Func<Task> step, Action<ILogger, string> log, CancellationToken ct)
     {
         TimeSpan delay = TimeSpan.Zero;
         string? lastReason = null;
@@ -89,7 +95,7 @@ public sealed partial class StartupSequence(IStartupSteps steps, TimeProvider ti
                 await step();
                 return;
             }
-            catch (TNotYet e)
+            catch (Exception e) when (notYet(e))
             {
                 // One log line per distinct reason: a node waiting an hour for its interface logs once.
                 if (e.Message != lastReason)
@@ -107,6 +113,9 @@ public sealed partial class StartupSequence(IStartupSteps steps, TimeProvider ti
 
     [LoggerMessage(1021, LogLevel.Warning, "underlay not ready yet, retrying: {Error}")]
     private static partial void LogUnderlayRetry(ILogger logger, string error);
+
+    [LoggerMessage(1015, LogLevel.Error, "start-up step failed, will retry: {Error}")]
+    private static partial void LogStepRetry(ILogger logger, string error);
 
     [LoggerMessage(1024, LogLevel.Warning, "no subnet can be leased yet, retrying: {Error}")]
     private static partial void LogNoSubnet(ILogger logger, string error);

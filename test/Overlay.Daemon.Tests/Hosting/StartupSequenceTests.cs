@@ -89,6 +89,35 @@ public class StartupSequenceTests
     }
 
     [Test]
+    public async Task A_kernel_or_nft_error_in_the_first_reconcile_or_the_rules_is_tried_again_not_fatal()
+    {
+        int reconciles = 0, rules = 0;
+        var steps = new RecordingSteps
+        {
+            Reconcile = () =>
+            {
+                if (++reconciles < 3)
+                {
+                    throw new IOException("dump routes: ENOBUFS (No buffer space available)");
+                }
+            },
+            Rules = () =>
+            {
+                if (++rules < 2)
+                {
+                    throw new UnauthorizedAccessException("nft: Operation not permitted");
+                }
+            },
+        };
+
+        await new StartupSequence(steps, TimeProvider.System, NullLogger.Instance).RunAsync(CancellationToken.None);
+
+        Assert.That((reconciles, rules), Is.EqualTo((3, 2)));
+        Assert.That(steps.Calls, Is.EqualTo(Order));
+        Assert.That(steps.Statuses, Does.Contain("dump routes: ENOBUFS (No buffer space available)"));
+    }
+
+    [Test]
     public void A_step_that_fails_for_good_stops_the_start_before_anything_after_it()
     {
         var steps = new RecordingSteps { Devices = () => throw new InvalidOperationException("cannot create flannel.1") };
@@ -148,6 +177,10 @@ public class StartupSequenceTests
 
         public Action Lease { get; init; } = () => { };
 
+        public Action Reconcile { get; init; } = () => { };
+
+        public Action Rules { get; init; } = () => { };
+
         public void ChooseUnderlay()
         {
             Underlay();
@@ -175,12 +208,14 @@ public class StartupSequenceTests
 
         public Task FirstReconcileAsync(CancellationToken ct)
         {
+            Reconcile();
             Calls.Add("first reconcile");
             return Task.CompletedTask;
         }
 
         public Task ApplyRulesAsync(CancellationToken ct)
         {
+            Rules();
             Calls.Add("rules");
             return Task.CompletedTask;
         }
