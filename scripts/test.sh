@@ -8,7 +8,8 @@
 #
 # Under CI=true nothing may be skipped: CI runs as root with etcd and every kernel feature, so a test that would
 # skip fails instead (Overlay.TestKit's Requirement.Unmet), and a skipped count above 0 fails the run as well.
-# Outside CI, an OVERLAY_AOT_OVERLAYD already set names a native overlayd to test instead of publishing one.
+# Outside CI, an OVERLAY_AOT_OVERLAYD already set names a native overlayd to test instead of publishing one, and
+# OVERLAY_SKIP_CLI_AOT=1 skips the NativeAOT publish check of overlayctl.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 summary() { echo "$1 passed, $2 failed, $3 skipped"; }
@@ -39,6 +40,22 @@ if [ "$ci" = true ] || [ -z "${OVERLAY_AOT_OVERLAYD:-}" ]; then
   fi
   echo "published the NativeAOT overlayd in $((SECONDS - started)) s"
   export OVERLAY_AOT_OVERLAYD="$work/aot/overlayd"
+fi
+
+# overlayctl must stay NativeAOT-publishable too (System.CommandLine, source-generated JSON): publish it and run it.
+if [ "$ci" = true ] || [ -z "${OVERLAY_SKIP_CLI_AOT:-}" ]; then
+  started=$SECONDS
+  dotnet publish src/Overlay.Cli -c Release -r linux-x64 -p:PublishAot=true -warnaserror -nologo -v q \
+    --artifacts-path "$work/aot-cli-build" -o "$work/aot-cli" >"$work/publish-cli.log" 2>&1
+  published=$?
+  cat "$work/publish-cli.log"
+  if [ "$published" -ne 0 ] || grep -qE '(^|[^[:alpha:]])warning([^[:alpha:]]|$)' "$work/publish-cli.log" \
+    || ! "$work/aot-cli/overlayctl" version >/dev/null; then
+    echo "the NativeAOT publish of overlayctl failed, printed warnings, or the binary does not run" >&2
+    summary 0 1 0
+    exit 1
+  fi
+  echo "published the NativeAOT overlayctl in $((SECONDS - started)) s"
 fi
 
 # One test project at a time: the end-to-end tests measure time (repairs within 1 s, pings lost) and
