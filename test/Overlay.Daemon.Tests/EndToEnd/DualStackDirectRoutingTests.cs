@@ -30,12 +30,6 @@ public class DualStackDirectRoutingTests : PodClusterFixture
             .Select(r => $"{r.GetProperty("dst").GetString()} via {r.GetProperty("gateway").GetString()}")
             .ToList();
 
-    private static List<string> FdbV6(NetNs ns) =>
-        ns.BridgeJson("fdb", "show", "dev", DeviceV6).EnumerateArray()
-            .Where(f => f.TryGetProperty("dst", out _))
-            .Select(f => $"{f.GetProperty("mac").GetString()} {f.GetProperty("dst").GetString()}")
-            .ToList();
-
     [Test]
     [Order(1)]
     public void IPv6_routes_to_peers_go_via_their_underlay_IPv6_address_on_eth0_and_not_through_flannel_v6()
@@ -51,7 +45,7 @@ public class DualStackDirectRoutingTests : PodClusterFixture
             }
 
             Assert.That(PeerRoutesOnDeviceV6(node.Ns), Is.Empty, $"{node.Name}: no IPv6 peer goes through {DeviceV6}");
-            Assert.That(FdbV6(node.Ns), Is.Empty, $"{node.Name}: a direct peer needs no FDB entry on {DeviceV6}");
+            Assert.That(Kernel.Fdb(node.Ns, DeviceV6), Is.Empty, $"{node.Name}: a direct peer needs no FDB entry on {DeviceV6}");
             Assert.That(Kernel.RoutesOnDevice(node.Ns), Is.Empty, $"{node.Name}: the IPv4 peers are direct too");
             Assert.That(node.DaemonOutput, Does.Not.Contain("kernel change failed").And.Not.Contain("is not programmed"), node.Name);
         }

@@ -31,12 +31,6 @@ public class DualStackTests : PodClusterFixture
             .Select(n => $"{n.GetProperty("dst").GetString()} {n.GetProperty("lladdr").GetString()} {string.Join(",", Flags(n, "state"))}")
             .ToList();
 
-    private static List<string> FdbV6(NetNs ns) =>
-        ns.BridgeJson("fdb", "show", "dev", DeviceV6).EnumerateArray()
-            .Where(f => f.TryGetProperty("dst", out _))
-            .Select(f => $"{f.GetProperty("mac").GetString()} {f.GetProperty("dst").GetString()}")
-            .ToList();
-
     private static List<string> Flags(JsonElement element, string name) =>
         element.TryGetProperty(name, out JsonElement flags) ? flags.EnumerateArray().Select(f => f.GetString()!).ToList() : [];
 
@@ -51,7 +45,7 @@ public class DualStackTests : PodClusterFixture
         string mac = MacOf(peer.Ns, DeviceV6);
         return RoutesV6(node.Ns).Contains($"{subnet} via {AddressOf(subnet)} onlink")
             && NeighboursV6(node.Ns).Contains($"{AddressOf(subnet)} {mac} PERMANENT")
-            && FdbV6(node.Ns).Contains($"{mac} {peer.UnderlayAddressV6}");
+            && Kernel.Fdb(node.Ns, DeviceV6).Contains($"{mac} {peer.UnderlayAddressV6}");
     }
 
     [Test]
@@ -95,12 +89,12 @@ public class DualStackTests : PodClusterFixture
             foreach (ClusterNode peer in Cluster.Nodes.Where(p => p != node))
             {
                 Assert.That(Poll.Until(() => HoldsIPv6EntriesFor(node, peer)), Is.True,
-                    $"{node.Name} lacks {peer.Name}'s IPv6 entries: routes [{string.Join("; ", RoutesV6(node.Ns))}], neighbours [{string.Join("; ", NeighboursV6(node.Ns))}], fdb [{string.Join("; ", FdbV6(node.Ns))}]");
+                    $"{node.Name} lacks {peer.Name}'s IPv6 entries: routes [{string.Join("; ", RoutesV6(node.Ns))}], neighbours [{string.Join("; ", NeighboursV6(node.Ns))}], fdb [{string.Join("; ", Kernel.Fdb(node.Ns, DeviceV6))}]");
             }
 
             Assert.That(RoutesV6(node.Ns), Has.Count.EqualTo(2), node.Name);
             Assert.That(NeighboursV6(node.Ns), Has.Count.EqualTo(2), node.Name);
-            Assert.That(FdbV6(node.Ns), Has.Count.EqualTo(2), node.Name);
+            Assert.That(Kernel.Fdb(node.Ns, DeviceV6), Has.Count.EqualTo(2), node.Name);
             Assert.That(Kernel.RoutesToAll(node, Cluster.Nodes), Is.True, $"{node.Name}: the IPv4 routes");
             Assert.That(Kernel.Fdb(node.Ns), Has.Count.EqualTo(2), $"{node.Name}: the IPv4 FDB entries");
             Assert.That(node.DaemonOutput, Does.Not.Contain("kernel change failed").And.Not.Contain("is not programmed"), node.Name);
@@ -216,8 +210,8 @@ public class DualStackTests : PodClusterFixture
 
         Assert.That(Poll.Until(() => !RoutesV6(node.Ns).Any(r => r.StartsWith("2001:db8:100:99::/64", StringComparison.Ordinal))
             && !NeighboursV6(node.Ns).Any(n => n.StartsWith("2001:db8:100:99:: ", StringComparison.Ordinal))
-            && !FdbV6(node.Ns).Contains("0e:06:00:00:00:99 2001:db8:1::99")), Is.True,
-            $"leftovers still there: routes [{string.Join("; ", RoutesV6(node.Ns))}], neighbours [{string.Join("; ", NeighboursV6(node.Ns))}], fdb [{string.Join("; ", FdbV6(node.Ns))}]");
+            && !Kernel.Fdb(node.Ns, DeviceV6).Contains("0e:06:00:00:00:99 2001:db8:1::99")), Is.True,
+            $"leftovers still there: routes [{string.Join("; ", RoutesV6(node.Ns))}], neighbours [{string.Join("; ", NeighboursV6(node.Ns))}], fdb [{string.Join("; ", Kernel.Fdb(node.Ns, DeviceV6))}]");
         Assert.That(Cluster.Nodes.Skip(1).All(p => HoldsIPv6EntriesFor(node, p)), Is.True, "the live peers stay programmed");
     }
 
@@ -240,7 +234,7 @@ public class DualStackTests : PodClusterFixture
         {
             Assert.That(Poll.Until(() => !RoutesV6(node.Ns).Any(r => r.StartsWith(subnet + " ", StringComparison.Ordinal))), Is.True, $"route to {subnet} still on {node.Name}");
             Assert.That(Poll.Until(() => !NeighboursV6(node.Ns).Any(n => n.StartsWith(AddressOf(subnet) + " ", StringComparison.Ordinal))), Is.True, $"neighbour still on {node.Name}");
-            Assert.That(Poll.Until(() => !FdbV6(node.Ns).Contains($"{mac} {leaving.UnderlayAddressV6}")), Is.True, $"FDB entry still on {node.Name}");
+            Assert.That(Poll.Until(() => !Kernel.Fdb(node.Ns, DeviceV6).Contains($"{mac} {leaving.UnderlayAddressV6}")), Is.True, $"FDB entry still on {node.Name}");
             Assert.That(RoutesV6(node.Ns), Has.Count.EqualTo(1), $"{node.Name} keeps the remaining peer");
         }
     }

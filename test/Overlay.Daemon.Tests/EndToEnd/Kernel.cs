@@ -19,8 +19,9 @@ internal static class Kernel
             .Select(n => $"{n.GetProperty("dst").GetString()} {n.GetProperty("lladdr").GetString()}")
             .ToList();
 
-    public static List<string> Fdb(NetNs ns) =>
-        ns.BridgeJson("fdb", "show", "dev", Device).EnumerateArray()
+    /// <summary>FDB entries with a destination (the peers' VTEPs) on <paramref name="device"/>, as "MAC DST".</summary>
+    public static List<string> Fdb(NetNs ns, string device = Device) =>
+        ns.BridgeJson("fdb", "show", "dev", device).EnumerateArray()
             .Where(f => f.TryGetProperty("dst", out _))
             .Select(f => $"{f.GetProperty("mac").GetString()} {f.GetProperty("dst").GetString()}")
             .ToList();
