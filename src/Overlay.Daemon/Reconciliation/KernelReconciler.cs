@@ -16,7 +16,7 @@ namespace Overlay.Daemon.Reconciliation;
 public sealed record ReconcileResult(int Changes, int Failed, int Peers, int Skipped, TimeSpan Duration);
 
 /// <summary>
-/// The thin I/O edge of reconciliation of the peers' entries (the devices are <see cref="VxlanDevices"/>'): dumps the kernel's routes,
+/// The thin I/O edge of reconciling the peers' entries (the devices are <see cref="VxlanDevices"/>): dumps the kernel's routes,
 /// neighbours and FDB entries through netlink, lets <see cref="DesiredStateBuilder"/> and
 /// <see cref="KernelDiff"/> decide, and applies the difference as one batch.
 /// </summary>
