@@ -169,8 +169,8 @@ public class PassPlannerTests
     [Test]
     public void Every_combination_of_triggers_gets_a_plan_consistent_with_its_parts()
     {
-        // Exhaustive over all 2^11 combinations and the state flags: the rules every plan must keep.
-        const int all = (int)Triggers.Housekeeping << 1;
+        // Exhaustive over all 2^11 combinations (services included) and the state flags: the rules every plan must keep.
+        const int all = (int)Triggers.Services << 1;
         for (int bits = 0; bits < all; bits++)
         {
             var kinds = (Triggers)bits;
@@ -185,8 +185,43 @@ public class PassPlannerTests
                     Assert.That(plan.CountRepairs, Is.EqualTo((kinds & PassPlanner.Drift) != 0), $"{kinds}: repairs only for drift");
                     Assert.That(plan.CheckRules && plan.ApplyRules, Is.False, $"{kinds}: apply makes a check pointless");
                     Assert.That(plan.FollowOwnLease, Is.EqualTo(moved && kinds.HasFlag(Triggers.OwnLease)), $"{kinds}");
+                    Assert.That(plan.ApplyServices || plan.ReloadServices || plan.CheckServices || plan.CheckServicesComplete, Is.False, $"{kinds}: no service network, no service rules");
+
+                    PassPlan served = PassPlanner.Plan(kinds, new PlannerState(ServicesManaged: true, ServicesCompleteCheckDue: true), hasLeaseUpdates: updates);
+                    Assert.That(served.ReloadServices, Is.EqualTo(kinds.HasFlag(Triggers.Retry)), $"{kinds}: reload only to retry");
+                    Assert.That(served.ReloadServices && (served.ApplyServices || served.CheckServices || served.CheckServicesComplete), Is.False, $"{kinds}: a reload makes deltas and checks pointless");
+                    Assert.That(served.ApplyServices, Is.EqualTo(kinds.HasFlag(Triggers.Services) && !kinds.HasFlag(Triggers.Retry)), $"{kinds}: deltas for registry updates");
                 }
             }
         }
+    }
+
+    [Test]
+    public void A_registry_update_applies_the_difference_to_the_service_rules()
+    {
+        PassPlan plan = PassPlanner.Plan(Triggers.Services, new PlannerState(ServicesManaged: true));
+
+        Assert.That(plan.ApplyServices, Is.True);
+        Assert.That(plan.ReloadServices || plan.CheckServices || plan.CheckServicesComplete, Is.False);
+        Assert.That(plan.Reconcile, Is.EqualTo(ReconcileMode.None), "services never touch the peers' entries");
+    }
+
+    [Test]
+    public void The_rules_tick_checks_the_service_canary_and_the_resync_the_whole_table_only_when_due()
+    {
+        var managed = new PlannerState(ServicesManaged: true);
+
+        Assert.That(PassPlanner.Plan(Triggers.Rules, managed).CheckServices, Is.True);
+        Assert.That(PassPlanner.Plan(Triggers.Resync, managed).CheckServicesComplete, Is.False, "not due yet");
+        Assert.That(PassPlanner.Plan(Triggers.Resync, managed with { ServicesCompleteCheckDue = true }).CheckServicesComplete, Is.True);
+    }
+
+    [Test]
+    public void A_failed_service_pass_is_retried_by_loading_the_rules_whole()
+    {
+        PassPlan plan = PassPlanner.Plan(Triggers.Retry | Triggers.Services, new PlannerState(ServicesManaged: true));
+
+        Assert.That(plan.ReloadServices, Is.True);
+        Assert.That(plan.ApplyServices, Is.False, "the reload includes the changes");
     }
 }

@@ -18,7 +18,15 @@ public enum ReconcileMode
 /// <param name="RulesManaged">Some nftables table is kept (<c>--ip-masq</c> or <c>--iptables-forward-rules</c>).</param>
 /// <param name="AllocatedSinceTrim">Bytes overlayd allocated since memory was last given back: how much work was done.</param>
 /// <param name="QuietFor">How long overlayd has allocated little: the burst of work is over.</param>
-public readonly record struct PlannerState(bool OwnLeaseMoved = false, bool RulesManaged = false, long AllocatedSinceTrim = 0, TimeSpan QuietFor = default);
+/// <param name="ServicesManaged">The config has a service network, so overlayd keeps the service rules.</param>
+/// <param name="ServicesCompleteCheckDue">The slow, complete check of the service rules has not run for its interval.</param>
+public readonly record struct PlannerState(
+    bool OwnLeaseMoved = false,
+    bool RulesManaged = false,
+    long AllocatedSinceTrim = 0,
+    TimeSpan QuietFor = default,
+    bool ServicesManaged = false,
+    bool ServicesCompleteCheckDue = false);
 
 /// <summary>What one pass does; each component carries out its own part.</summary>
 public readonly record struct PassPlan
@@ -51,6 +59,18 @@ public readonly record struct PassPlan
 
     /// <summary>Things are quiet after activity: give memory the burst left committed back.</summary>
     public bool TrimHeap { get; init; }
+
+    /// <summary>The service registry changed: apply the difference to the service rules.</summary>
+    public bool ApplyServices { get; init; }
+
+    /// <summary>Forget what the service rules were and load them whole (a failed pass, or a check found them changed).</summary>
+    public bool ReloadServices { get; init; }
+
+    /// <summary>The cheap canary check of the service rules (milliseconds at any number of services).</summary>
+    public bool CheckServices { get; init; }
+
+    /// <summary>The slow check that every element of the service rules is there.</summary>
+    public bool CheckServicesComplete { get; init; }
 }
 
 /// <summary>
@@ -90,6 +110,8 @@ public static class PassPlanner
             reconcile = plainLeaseChange ? ReconcileMode.LeaseChanges : ReconcileMode.Full;
         }
 
+        bool services = state.ServicesManaged;
+        bool reloadServices = services && retry;
         return new PassPlan
         {
             PetWatchdog = (kinds & Triggers.Watchdog) != 0,
@@ -102,6 +124,10 @@ public static class PassPlanner
             WriteSubnetFile = follow || retry,
             UpdateStatus = (kinds & (Triggers.OwnLease | Triggers.Housekeeping)) != 0,
             TrimHeap = (kinds & Triggers.Housekeeping) != 0 && state.AllocatedSinceTrim >= TrimAfterBytes && state.QuietFor >= QuietPeriod,
+            ApplyServices = services && !reloadServices && (kinds & Triggers.Services) != 0,
+            ReloadServices = reloadServices,
+            CheckServices = services && !reloadServices && (kinds & Triggers.Rules) != 0,
+            CheckServicesComplete = services && !reloadServices && (kinds & Triggers.Resync) != 0 && state.ServicesCompleteCheckDue,
         };
     }
 }

@@ -71,3 +71,15 @@ public sealed class OwnLeaseSource(LeaseKeeper keeper) : ITriggerSource
         }
     }
 }
+
+/// <summary>Every update of one prefix of the service registry (services, pods), as <see cref="Triggers.Services"/> triggers.</summary>
+public sealed class RegistrySource(PrefixWatcher watcher) : ITriggerSource
+{
+    public async Task RunAsync(ITriggerSink sink, CancellationToken ct)
+    {
+        await foreach (PrefixUpdate update in watcher.WatchAsync(ct))
+        {
+            sink.Publish(new Trigger(Triggers.Services, Registry: update));
+        }
+    }
+}

@@ -38,15 +38,22 @@ public enum Triggers
 
     /// <summary>The housekeeping tick (status line, giving memory back once things are quiet).</summary>
     Housekeeping = 1 << 9,
+
+    /// <summary>The service registry changed: services or pods in etcd (<see cref="PrefixUpdate"/>s ride along).</summary>
+    Services = 1 << 10,
 }
 
-/// <summary>One wake-up: its kind, and for <see cref="Triggers.Leases"/> the update and when it arrived.</summary>
-public readonly record struct Trigger(Triggers Kind, LeaseUpdate? Update = null, long ReceivedAt = 0);
+/// <summary>
+/// One wake-up: its kind, and for <see cref="Triggers.Leases"/> the update and when it arrived; for
+/// <see cref="Triggers.Services"/> the registry update.
+/// </summary>
+public readonly record struct Trigger(Triggers Kind, LeaseUpdate? Update = null, long ReceivedAt = 0, PrefixUpdate? Registry = null);
 
 /// <summary>Everything that was queued for a component when its pass began, coalesced.</summary>
 public sealed class TriggerBatch
 {
     private readonly List<LeaseUpdate> _updates = [];
+    private List<PrefixUpdate>? _registry;
 
     public Triggers Kinds { get; private set; }
 
@@ -57,6 +64,9 @@ public sealed class TriggerBatch
     public long OldestUpdateAt { get; private set; }
 
     public bool AnyLeaseResync => _updates.Exists(u => u.IsResync);
+
+    /// <summary>The service registry updates in the order they arrived.</summary>
+    public IReadOnlyList<PrefixUpdate> RegistryUpdates => (IReadOnlyList<PrefixUpdate>?)_registry ?? [];
 
     public static TriggerBatch Of(params ReadOnlySpan<Trigger> triggers)
     {
@@ -79,6 +89,11 @@ public sealed class TriggerBatch
             {
                 OldestUpdateAt = trigger.ReceivedAt;
             }
+        }
+
+        if (trigger.Registry is { } registry)
+        {
+            (_registry ??= []).Add(registry);
         }
     }
 
