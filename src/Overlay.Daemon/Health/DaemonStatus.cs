@@ -19,6 +19,10 @@ public sealed class DaemonStatus
     private long _skippedLeases;
     private long _leaseExpiryUnixMs = long.MinValue;
     private long _watchLagTicks;
+    private long _services = -1;
+    private long _serviceFrontends;
+    private long _registrySkipped;
+    private long _serviceSyncTicks;
     private int _ready;
 
     public DaemonStatus(TimeProvider time)
@@ -59,6 +63,20 @@ public sealed class DaemonStatus
     /// <summary>Time from an etcd change reaching overlayd to the kernel holding it.</summary>
     public void RecordWatchLag(TimeSpan lag) => Interlocked.Exchange(ref _watchLagTicks, lag.Ticks);
 
+    /// <summary>What the service rules hold after a pass: services, frontends (ClusterIP, protocol, port) and registry values skipped so far.</summary>
+    public void SetServices(int services, int frontends, long skipped)
+    {
+        Interlocked.Exchange(ref _services, services);
+        Interlocked.Exchange(ref _serviceFrontends, frontends);
+        Interlocked.Exchange(ref _registrySkipped, skipped);
+    }
+
+    /// <summary>Time the last change of the service rules took, registry update to nftables commit.</summary>
+    public void RecordServiceSync(TimeSpan duration) => Interlocked.Exchange(ref _serviceSyncTicks, duration.Ticks);
+
+    /// <summary>Services in the rules; -1 while overlayd keeps no service rules (no ServiceNetwork).</summary>
+    public long Services => Interlocked.Read(ref _services);
+
     /// <summary>Prometheus text exposition format 0.0.4.</summary>
     public string RenderMetrics()
     {
@@ -80,6 +98,14 @@ public sealed class DaemonStatus
         text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_count {Interlocked.Read(ref _reconciles)}\n");
         Metric(text, "overlay_reconcile_last_duration_seconds", "gauge", "Duration of the last reconcile.", TimeSpan.FromTicks(Interlocked.Read(ref _lastReconcileTicks)).TotalSeconds);
         Metric(text, "overlay_watch_lag_seconds", "gauge", "Time from the last etcd change reaching overlayd to the kernel holding it.", TimeSpan.FromTicks(Interlocked.Read(ref _watchLagTicks)).TotalSeconds);
+        if (Services >= 0)
+        {
+            Metric(text, "overlay_services", "gauge", "Services whose rules this node holds.", Services);
+            Metric(text, "overlay_service_frontends", "gauge", "ClusterIP, protocol and port combinations in the service rules.", Interlocked.Read(ref _serviceFrontends));
+            Metric(text, "overlay_registry_skipped_total", "counter", "Service and pod values in etcd skipped because they could not be read.", Interlocked.Read(ref _registrySkipped));
+            Metric(text, "overlay_service_sync_last_duration_seconds", "gauge", "Duration of the last change of the service rules.", TimeSpan.FromTicks(Interlocked.Read(ref _serviceSyncTicks)).TotalSeconds);
+        }
+
         Metric(text, "overlay_ready", "gauge", "1 once the device, rules and subnet file are in place.", IsReady ? 1 : 0);
         ProcessMetrics(text);
         return text.ToString();
