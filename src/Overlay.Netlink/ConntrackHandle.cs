@@ -90,7 +90,8 @@ public sealed class ConntrackHandle : IDisposable
     public int DeleteUdpFlows(IPAddress endpoint, int? port = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (endpoint.IsIPv4MappedToIPv6) endpoint = endpoint.MapToIPv4();
+        // Dumped addresses carry no IPv6 scope id, and a mapped address is the IPv4 endpoint it maps.
+        endpoint = endpoint.IsIPv4MappedToIPv6 ? endpoint.MapToIPv4() : new IPAddress(endpoint.GetAddressBytes());
         if (endpoint.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
         {
             throw new ArgumentException($"{endpoint} is neither an IPv4 nor an IPv6 address", nameof(endpoint));

@@ -129,6 +129,18 @@ public class ConntrackTests
         Assert.That(Oracle(), Is.EquivalentTo(new[] { kept }));
     }
 
+    [Test]
+    public void An_ipv4_mapped_ipv6_endpoint_is_the_ipv4_endpoint()
+    {
+        Insert("udp", "198.18.1.2", 40000, ClusterIP, 53, DeadEndpoint, 53);
+        string kept = Insert("udp", "198.18.1.5", 40004, ClusterIP, 53, LiveEndpoint, 53);
+
+        int deleted = Handle.DeleteUdpFlows(IPAddress.Parse("::ffff:" + DeadEndpoint));
+
+        Assert.That(deleted, Is.EqualTo(1));
+        Assert.That(Oracle(), Is.EquivalentTo(new[] { kept }));
+    }
+
     /// <summary>More flows than one send carries (256 deletes), so the acks of several sends are collected.</summary>
     [Test]
     public void Six_hundred_flows_of_one_endpoint_are_all_deleted_and_counted()
