@@ -36,6 +36,9 @@ internal static class Nl
     public const ushort Capped = 0x100;
     public const ushort AckTlvs = 0x200;
 
+    // NLA_F_NESTED: strict parsers (nla_parse_nested) refuse a nested attribute without it.
+    public const ushort AttrNested = 0x8000;
+
     // struct nlmsgerr attributes.
     public const ushort ErrAttrMsg = 1;
 
@@ -160,4 +163,67 @@ internal static class Nda
     public const ushort StatePermanent = 0x80;
     public const byte FlagSelf = 0x2;
     public const byte FlagMaster = 0x4;
+}
+
+// Values from linux/netfilter/nfnetlink.h and nfnetlink_conntrack.h; the CTA_FILTER_F_* bits from the kernel's
+// net/netfilter/nf_internals.h (not exported, but ABI: libnetfilter_conntrack uses the same values).
+
+internal static class Nfnl
+{
+    public const int NetlinkNetfilter = 12;
+    public const int GenMessageLength = 4; // struct nfgenmsg { u8 family; u8 version; be16 res_id; }
+    public const byte Version0 = 0;
+    public const byte SubsysCtnetlink = 1;
+}
+
+internal static class Ctnl
+{
+    public const byte MsgNew = 0;
+    public const byte MsgGet = 1;
+    public const byte MsgDelete = 2;
+
+    // (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_*
+    public const ushort New = (Nfnl.SubsysCtnetlink << 8) | MsgNew;
+    public const ushort Get = (Nfnl.SubsysCtnetlink << 8) | MsgGet;
+    public const ushort Delete = (Nfnl.SubsysCtnetlink << 8) | MsgDelete;
+}
+
+internal static class Cta
+{
+    // enum ctattr_type
+    public const ushort TupleOrig = 1;
+    public const ushort TupleReply = 2;
+    public const ushort Status = 3;
+    public const ushort Timeout = 7;
+    public const ushort Mark = 8;
+    public const ushort Id = 12;
+    public const ushort Zone = 18;
+    public const ushort Filter = 25;
+
+    // enum ctattr_tuple
+    public const ushort TupleIp = 1;
+    public const ushort TupleProto = 2;
+    public const ushort TupleZone = 3;
+
+    // enum ctattr_ip
+    public const ushort IpV4Src = 1;
+    public const ushort IpV4Dst = 2;
+    public const ushort IpV6Src = 3;
+    public const ushort IpV6Dst = 4;
+
+    // enum ctattr_l4proto
+    public const ushort ProtoNum = 1;
+    public const ushort ProtoSrcPort = 2;
+    public const ushort ProtoDstPort = 3;
+
+    // enum ctattr_filter
+    public const ushort FilterOrigFlags = 1;
+    public const ushort FilterReplyFlags = 2;
+
+    // CTA_FILTER_F_CTA_*: which fields of the filter tuple the kernel compares.
+    public const uint FilterIpSrc = 1 << 0;
+    public const uint FilterIpDst = 1 << 1;
+    public const uint FilterProtoNum = 1 << 3;
+    public const uint FilterProtoSrcPort = 1 << 4;
+    public const uint FilterProtoDstPort = 1 << 5;
 }

@@ -85,6 +85,9 @@ internal readonly ref struct NetlinkAttribute
 
     public uint GetUInt32() => Value.Length >= 4 ? HostOrder.ReadUInt32(Value) : ParseError.Throw<uint>("u32 attribute too short");
 
+    public uint GetUInt32BigEndian() =>
+        Value.Length >= 4 ? BinaryPrimitives.ReadUInt32BigEndian(Value) : ParseError.Throw<uint>("be32 attribute too short");
+
     public string GetString()
     {
         ReadOnlySpan<byte> value = Value;

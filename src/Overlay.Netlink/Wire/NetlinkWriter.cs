@@ -79,6 +79,9 @@ internal ref struct NetlinkWriter
 
     public void WriteUInt32(ushort type, uint value) => HostOrder.WriteUInt32(WriteAttribute(type, 4), value);
 
+    public void WriteUInt32BigEndian(ushort type, uint value) =>
+        BinaryPrimitives.WriteUInt32BigEndian(WriteAttribute(type, 4), value);
+
     public void WriteBytes(ushort type, ReadOnlySpan<byte> value) => value.CopyTo(WriteAttribute(type, value.Length));
 
     /// <summary>A NUL-terminated string attribute, as the kernel expects for names and kinds.</summary>

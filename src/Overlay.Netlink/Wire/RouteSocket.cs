@@ -36,8 +36,8 @@ internal struct Timeval
 }
 
 /// <summary>
-/// A blocking NETLINK_ROUTE socket. Calls return 0 or a positive errno; callers turn errors into exceptions
-/// where they know what was being done.
+/// A blocking netlink socket, NETLINK_ROUTE unless created for another protocol (NETLINK_NETFILTER for conntrack).
+/// Calls return 0 or a positive errno; callers turn errors into exceptions where they know what was being done.
 /// </summary>
 internal sealed unsafe class RouteSocket : IDisposable
 {
@@ -51,10 +51,10 @@ internal sealed unsafe class RouteSocket : IDisposable
     public bool IsClosed => _handle.IsClosed;
 
     /// <summary>Creates the socket in the calling thread's network namespace.</summary>
-    public static int TryCreate(uint groups, int receiveBuffer, int receiveTimeoutMs, out RouteSocket? socket)
+    public static int TryCreate(uint groups, int receiveBuffer, int receiveTimeoutMs, out RouteSocket? socket, int protocol = Nl.NetlinkRoute)
     {
         socket = null;
-        int fd = LibC.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, Nl.NetlinkRoute);
+        int fd = LibC.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
         if (fd < 0) return errno;
         var handle = new NetlinkSocketHandle(fd);
         int error = Configure(fd, groups, receiveBuffer, receiveTimeoutMs);

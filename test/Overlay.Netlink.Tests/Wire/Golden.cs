@@ -95,4 +95,118 @@ internal static class Golden
         eaffffff
         2400 0100 496e76616c69642068656164657220666f722064756d70207265717565737400
         """);
+
+    /// <summary>
+    /// A conntrack entry as the kernel (6.18) dumped it, captured with only seq and port id changed: udp
+    /// 198.18.1.2:40000 → 198.19.0.10:53, reply from 198.18.2.7:53 (DNATed), id 0x41eb704c. Nested attributes carry
+    /// NLA_F_NESTED; CTA_SYNPROXY (24) comes last.
+    /// </summary>
+    public static readonly byte[] ConntrackFromKernel = Hex("""
+        c0000000 0001 2200 0c000000 00000000
+        02 00 0000
+        3400 0180
+          1400 0180
+            0800 0100 c6120102
+            0800 0200 c613000a
+          1c00 0280
+            0500 0100 11 000000
+            0600 0200 9c40 0000
+            0600 0300 0035 0000
+        3400 0280
+          1400 0180
+            0800 0100 c6120207
+            0800 0200 c6120102
+          1c00 0280
+            0500 0100 11 000000
+            0600 0200 0035 0000
+            0600 0300 9c40 0000
+        0800 0300 00000008
+        0800 0800 00000000
+        0800 0c00 41eb704c
+        0800 0b00 00000001
+        0800 0700 0000003a
+        1c00 1880
+          0800 0100 00000000
+          0800 0200 00000000
+          0800 0300 00000000
+        """);
+
+    /// <summary>
+    /// The IPv6 twin in zone 7 (CTA_ZONE, big-endian): udp [2001:db8:1::2]:40000 → [2001:db8:19::10]:53, reply from
+    /// [2001:db8:2::7]:53, id 0x8be7ba5e.
+    /// </summary>
+    public static readonly byte[] ConntrackIPv6FromKernel = Hex("""
+        f8000000 0001 2200 0d000000 00000000
+        0a 00 0000
+        4c00 0180
+          2c00 0180
+            1400 0300 20010db8000100000000000000000002
+            1400 0400 20010db8001900000000000000000010
+          1c00 0280
+            0500 0100 11 000000
+            0600 0200 9c40 0000
+            0600 0300 0035 0000
+        4c00 0280
+          2c00 0180
+            1400 0300 20010db8000200000000000000000007
+            1400 0400 20010db8000100000000000000000002
+          1c00 0280
+            0500 0100 11 000000
+            0600 0200 0035 0000
+            0600 0300 9c40 0000
+        0600 1200 0007 0000
+        0800 0300 00000008
+        0800 0800 00000000
+        0800 0c00 8be7ba5e
+        0800 0b00 00000001
+        0800 0700 00000038
+        1c00 1880
+          0800 0100 00000000
+          0800 0200 00000000
+          0800 0300 00000000
+        """);
+
+    /// <summary>Delete the IPv4 entry above by its original tuple and id, with an ack, seq 14.</summary>
+    public static readonly byte[] ConntrackDelete = Hex("""
+        50000000 0201 0500 0e000000 00000000
+        02 00 0000
+        3400 0100
+          1400 0100
+            0800 0100 c6120102
+            0800 0200 c613000a
+          1c00 0200
+            0500 0100 11 000000
+            0600 0200 9c40 0000
+            0600 0300 0035 0000
+        0800 0c00 41eb704c
+        """);
+
+    /// <summary>
+    /// Dump the IPv4 table filtered by the kernel to udp entries whose reply comes from 198.18.2.7:53, seq 15:
+    /// CTA_TUPLE_REPLY with the values, CTA_FILTER (NLA_F_NESTED) with CTA_FILTER_REPLY_FLAGS = IP_SRC | PROTO_NUM |
+    /// PROTO_SRC_PORT.
+    /// </summary>
+    public static readonly byte[] ConntrackDumpFiltered = Hex("""
+        44000000 0101 0103 0f000000 00000000
+        02 00 0000
+        2400 0200
+          0c00 0100
+            0800 0100 c6120207
+          1400 0200
+            0500 0100 11 000000
+            0600 0200 0035 0000
+        0c00 1980
+          0800 0200 19000000
+        """);
+
+    /// <summary>The IPv6 version (2001:db8:2::7, any port), seq 16: no address in the filter, only PROTO_NUM.</summary>
+    public static readonly byte[] ConntrackDumpFilteredIPv6 = Hex("""
+        30000000 0101 0103 10000000 00000000
+        0a 00 0000
+        1000 0200
+          0c00 0200
+            0500 0100 11 000000
+        0c00 1980
+          0800 0200 08000000
+        """);
 }

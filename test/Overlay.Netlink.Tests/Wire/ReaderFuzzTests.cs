@@ -12,13 +12,14 @@ public class ReaderFuzzTests
     private static readonly ushort[] MessageTypes =
     [
         Rtm.NewLink, Rtm.DelLink, Rtm.NewAddr, Rtm.DelAddr, Rtm.NewRoute, Rtm.DelRoute, Rtm.NewNeigh, Rtm.DelNeigh,
-        Nl.Error, Nl.Done, Nl.Noop, Nl.Overrun, 0x77,
+        Nl.Error, Nl.Done, Nl.Noop, Nl.Overrun, 0x77, Ctnl.New, Ctnl.Delete,
     ];
 
     private static readonly byte[][] Seeds =
     [
         Golden.RouteReplaceOnLink, Golden.FdbReplace, Golden.NeighbourReplace, Golden.VxlanCreate, Golden.AddressAddIPv6,
         Golden.RouteFromKernel, Golden.ErrorWithExtAck, Golden.Ack, Golden.DoneWithError,
+        Golden.ConntrackFromKernel, Golden.ConntrackIPv6FromKernel, Golden.ConntrackDelete, Golden.ConntrackDumpFiltered,
     ];
 
     /// <summary>Reads every message of the datagram and runs every decoder on it; returns how many messages decoded.</summary>
@@ -35,6 +36,7 @@ public class ReaderFuzzTests
             _ = NeighbourEntry.Decode(message);
             _ = FdbEntry.Decode(message);
             _ = NetlinkMonitor.Decode(message);
+            _ = ConntrackMessages.Decode(message);
             if (message.Type == Nl.Error) _ = NetlinkHandle.ParseErrorMessage(message, out _);
             if (message.Type == Nl.Done) _ = NetlinkHandle.ParseDoneMessage(message, out _);
         }
