@@ -185,7 +185,7 @@ public static class NetworkConfigParser
 
         if (ServiceNetworkChecks.SpecialRange(network) is { } special)
         {
-            problems.Add(new(field, $"{network} is inside {special}, which cannot carry services; give a unicast range apart from the pod network, such as \"{example}\""));
+            problems.Add(new(field, $"{network} overlaps {special}, which cannot carry services; give a unicast range apart from the pod network, such as \"{example}\""));
             return null;
         }
 

@@ -38,35 +38,41 @@ public static class ServiceNetworkChecks
 
     /// <summary>
     /// Null when the service network(s) of <paramref name="config"/> overlap none of the node's addresses
-    /// (each with its prefix, as on its interface: <c>192.0.2.11/24</c>; the on-link range counts, since
-    /// traffic to a neighbour in the service network would be taken for a service); otherwise one message
-    /// naming each clash, both ranges in each.
+    /// (each with its prefix length, as on its interface: 192.0.2.11/24; the on-link range counts, since a
+    /// neighbour in the service network would be taken for a service); otherwise one message naming each
+    /// clash, both ranges in each.
     /// </summary>
-    public static string? AgainstUnderlay(NetworkConfig config, IEnumerable<IPNetwork> nodeAddresses)
+    public static string? AgainstUnderlay(NetworkConfig config, IEnumerable<(IPAddress Address, int PrefixLength)> nodeAddresses)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(nodeAddresses);
         var clashes = new List<string>();
-        foreach (IPNetwork address in nodeAddresses)
+        foreach ((IPAddress address, int prefixLength) in nodeAddresses)
         {
-            IPNetwork? service = address.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? config.ServiceNetwork : config.ServiceIPv6Network;
-            string field = address.BaseAddress.AddressFamily == AddressFamily.InterNetwork ? "ServiceNetwork" : "ServiceIPv6Network";
-            if (service is not { } range)
+            bool v4 = address.AddressFamily == AddressFamily.InterNetwork;
+            if ((v4 ? config.ServiceNetwork : config.ServiceIPv6Network) is not { } range)
             {
                 continue;
             }
 
-            var onLink = new IPNetwork(IPAddressMath.MaskedAddress(address.BaseAddress, address.PrefixLength), address.PrefixLength);
+            var onLink = new IPNetwork(IPAddressMath.MaskedAddress(address, prefixLength), prefixLength);
             if (IPAddressMath.Overlaps(range, onLink))
             {
-                string where = onLink.PrefixLength == IPAddressMath.BitLength(onLink.BaseAddress.AddressFamily) ? "" : $" (on-link range {onLink})";
-                clashes.Add($"{field} {range} overlaps this node's address {address.BaseAddress}/{address.PrefixLength}{where}");
+                string where = prefixLength == IPAddressMath.BitLength(address.AddressFamily) ? "" : $" (on-link range {onLink})";
+                clashes.Add($"{(v4 ? "ServiceNetwork" : "ServiceIPv6Network")} {range} overlaps this node's address {address}/{prefixLength}{where}");
             }
         }
 
         return clashes.Count == 0
             ? null
             : string.Join("; ", clashes) + ": the service network must be apart from the nodes' own networks; change it in the network config with 'overlayctl config set'";
+    }
+
+    /// <summary>As the other overload, for the node's networks (an <see cref="IPNetwork"/> keeps no host bits, so the network is named).</summary>
+    public static string? AgainstUnderlay(NetworkConfig config, IEnumerable<IPNetwork> nodeNetworks)
+    {
+        ArgumentNullException.ThrowIfNull(nodeNetworks);
+        return AgainstUnderlay(config, nodeNetworks.Select(n => (n.BaseAddress, n.PrefixLength)));
     }
 
     /// <summary>True when <paramref name="address"/> is in the service network of its family.</summary>
