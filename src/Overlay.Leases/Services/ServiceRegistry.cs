@@ -289,28 +289,14 @@ public sealed class ServiceRegistry
     private bool TryRead(KeyValue kv, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ServiceSpec? spec, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out SkippedEntry? skipped)
     {
         string key = kv.Key.ToStringUtf8();
-        spec = null;
         skipped = null;
-        if (!RegistryKeys.TrySplit(key, ServicesPrefix, out string @namespace, out string name))
+        if (ServiceEntries.TryParse(session.Prefix, key, kv.Value.ToStringUtf8(), out spec, out string reason))
         {
-            skipped = new SkippedEntry(key, "not a service key: expected <prefix>/services/<namespace>/<name>");
-            return false;
+            return true;
         }
 
-        if (!ServiceCodec.TryParse(kv.Value.ToStringUtf8(), out ServiceSpec? value, out string reason))
-        {
-            skipped = new SkippedEntry(key, $"bad service value: {reason}");
-            return false;
-        }
-
-        if (value.Namespace != @namespace || value.Name != name)
-        {
-            skipped = new SkippedEntry(key, $"the value names service {value.FullName}, not {@namespace}/{name}");
-            return false;
-        }
-
-        spec = value;
-        return true;
+        skipped = new SkippedEntry(key, reason);
+        return false;
     }
 
     private async Task<KeyValue?> GetKeyAsync(string key, CancellationToken ct)
