@@ -62,8 +62,9 @@ public sealed class ServiceRegistryTests : EtcdFixture
             await using var b = new EtcdSession(LeaseTesting.Options(Etcd, prefix));
 
             // The same seed on both sides: they pick the same addresses in the same order, so they race for each.
-            var first = new ServiceRegistry(a, random: new Random(round));
-            var second = new ServiceRegistry(b, random: new Random(round));
+            var log = new RecordingLogger<ServiceRegistry>();
+            var first = new ServiceRegistry(a, log, new Random(round));
+            var second = new ServiceRegistry(b, log, new Random(round));
             NetworkConfig config = Config("198.19.0.0/24");
 
             async Task<List<ServiceSpec>> CreateForty(ServiceRegistry registry, string @namespace)
@@ -81,6 +82,7 @@ public sealed class ServiceRegistryTests : EtcdFixture
 
             List<IPAddress> addresses = results.SelectMany(r => r).Select(s => s.ClusterIP!).ToList();
             Assert.That(addresses, Has.Count.EqualTo(80).And.Unique, $"round {round}");
+            Assert.That(log.Entries.Count(e => e.Id.Id == 2402), Is.Positive, "the two creators never raced for an address, so the guard was not tested");
             var keys = LeaseTesting.Stored(Etcd, prefix + "/clusterips/").ToDictionary(k => k.Key[(prefix.Length + "/clusterips/".Length)..], k => k.Value);
             Assert.That(keys, Has.Count.EqualTo(80));
             foreach (ServiceSpec service in results.SelectMany(r => r))
