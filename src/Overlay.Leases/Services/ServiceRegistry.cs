@@ -186,7 +186,7 @@ public sealed class ServiceRegistry
         string folder = @namespace is null ? ServicesPrefix : ServicesPrefix + @namespace + "/";
         var services = new List<ServiceSpec>();
         var skipped = new List<SkippedEntry>();
-        long revision = await RangeAllAsync(folder, keysOnly: false, kv =>
+        long revision = await RangeAllAsync(folder, kv =>
         {
             if (TryRead(kv, out ServiceSpec? spec, out SkippedEntry? bad))
             {
@@ -206,7 +206,7 @@ public sealed class ServiceRegistry
     {
         var held = new List<HeldClusterIP>();
         string folder = ClusterIPsPrefix;
-        await RangeAllAsync(folder, keysOnly: false, kv =>
+        await RangeAllAsync(folder, kv =>
         {
             string key = kv.Key.ToStringUtf8();
             if (IPAddressMath.TryParseAddress(key[folder.Length..], out IPAddress? address))
@@ -251,7 +251,7 @@ public sealed class ServiceRegistry
             }
             else
             {
-                await RangeAllAsync(ClusterIPsPrefix, keysOnly: false, ipKey =>
+                await RangeAllAsync(ClusterIPsPrefix, ipKey =>
                 {
                     if (ipKey.Value.ToStringUtf8() == fullName)
                     {
@@ -307,14 +307,14 @@ public sealed class ServiceRegistry
     }
 
     /// <summary>Hands every key under <paramref name="folder"/> to <paramref name="each"/>, page by page at the first page's revision; returns it.</summary>
-    private async Task<long> RangeAllAsync(string folder, bool keysOnly, Action<KeyValue> each, CancellationToken ct)
+    private async Task<long> RangeAllAsync(string folder, Action<KeyValue> each, CancellationToken ct)
     {
         for (int attempt = 1; ; attempt++)
         {
             var seen = new List<KeyValue>();
             try
             {
-                long revision = await RangePagesAsync(folder, keysOnly, seen, ct).ConfigureAwait(false);
+                long revision = await RangePagesAsync(folder, seen, ct).ConfigureAwait(false);
                 foreach (KeyValue kv in seen)
                 {
                     each(kv);
@@ -329,14 +329,14 @@ public sealed class ServiceRegistry
         }
     }
 
-    private async Task<long> RangePagesAsync(string folder, bool keysOnly, List<KeyValue> into, CancellationToken ct)
+    private async Task<long> RangePagesAsync(string folder, List<KeyValue> into, CancellationToken ct)
     {
         ByteString from = ByteString.CopyFromUtf8(folder);
         ByteString rangeEnd = EtcdSession.RangeEnd(folder);
         long revision = 0;
         while (true)
         {
-            var request = new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = ListPageSize, Revision = revision, KeysOnly = keysOnly };
+            var request = new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = ListPageSize, Revision = revision };
             RangeResponse page = await session.CallAsync("list", o => session.Kv.RangeAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
             if (revision == 0)
             {
