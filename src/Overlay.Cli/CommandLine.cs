@@ -80,7 +80,7 @@ internal static class CommandLine
     private static RootCommand Build()
     {
         var root = new RootCommand(
-            "overlayctl: the admin CLI for Overlay's (and flannel's) leases, reservations and network config in etcd.\n"
+            "overlayctl: the admin CLI for Overlay's (and flannel's) leases, reservations, network config and services in etcd.\n"
             + "Exit status: 0 done, 1 the operation failed, 2 usage error. See docs/cli.md.");
         if (root.Name != "overlayctl")
         {
@@ -126,6 +126,7 @@ internal static class CommandLine
 
         root.Subcommands.Add(Leaf("status", "the network, subnets used and free, leases close to expiry, reservations", "overlayctl status", StatusCommand.RunAsync,
             Output("status", "table", "json"), Flags.RenewMargin));
+        root.Subcommands.Add(ServiceCommands.Group());
         root.Subcommands.Add(Pods.PodFlags.Group());
         root.Subcommands.Add(Leaf("version", "print overlayctl's version", "overlayctl version", PrintVersion.RunAsync));
         root.Subcommands.Add(Completion.Command());

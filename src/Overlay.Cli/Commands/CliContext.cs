@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using Overlay.Leases;
 using Overlay.Leases.Etcd;
+using Overlay.Leases.Services;
 using Overlay.Leases.Store;
 
 namespace Overlay.Cli.Commands;
@@ -31,6 +32,7 @@ internal sealed class CliContext : IAsyncDisposable
     private Connection? connection;
     private EtcdSession? session;
     private LeaseStore? store;
+    private ServiceRegistry? services;
 
     public CliContext(ParseResult parse, TextReader input, TextWriter output, TextWriter error, TimeProvider time, Func<Connection> resolveConnection)
     {
@@ -92,6 +94,9 @@ internal sealed class CliContext : IAsyncDisposable
             return store;
         }
     }
+
+    /// <summary>The service registry, over the same session as <see cref="Store"/>.</summary>
+    public ServiceRegistry Services => services ??= new ServiceRegistry(Store.Session);
 
     public string Prefix => Connection.Options.Prefix.TrimEnd('/');
 

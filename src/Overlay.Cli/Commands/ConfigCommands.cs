@@ -1,9 +1,11 @@
 using System.Text;
 using Overlay.Cli.Output;
+using Overlay.Core.Addressing;
 using Overlay.Core.Allocation;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Leases;
+using Overlay.Leases.Services;
 using Overlay.Leases.Store;
 
 namespace Overlay.Cli.Commands;
@@ -53,11 +55,28 @@ internal static class ConfigCommands
                 + "(reservations stay until released). Nothing was written; pass --force to write it anyway");
         }
 
+        // Services keep their ClusterIPs: a new service network must still hold every one of them.
+        IReadOnlyList<HeldClusterIP> held = await c.Services.ListClusterIPsAsync(ct);
+        List<HeldClusterIP> outside = held.Where(h => !ServiceNetworkChecks.InServiceNetwork(config, h.Address))
+            .OrderBy(h => h.Address.AddressFamily).ThenBy(h => IPAddressMath.ToUInt128(h.Address)).ToList();
+        if (outside.Count > 0 && !c.Flag(CommandLine.Flags.Force))
+        {
+            throw new CommandFailedException(
+                $"the new config would leave {ClusterIPs(outside.Count)} outside its service network ({ServiceRanges(config)}):\n{Listing(outside)}"
+                + "their services would stop working on every node. Nothing was written; remove those services first ('overlayctl service rm'), "
+                + "keep a service network that holds them, or pass --force to write it anyway");
+        }
+
         await c.Store.PutConfigJsonAsync(json, ct);
         c.Out.Write($"config written to {c.Store.Session.ConfigKey}: {ConfigView.Summary(config)}\n");
         if (stranded.Count > 0)
         {
             c.Warn($"{Leases(stranded.Count)} now outside the config (written with --force):\n{Listing(stranded)}".TrimEnd('\n'));
+        }
+
+        if (outside.Count > 0)
+        {
+            c.Warn($"{ClusterIPs(outside.Count)} now outside the service network (written with --force):\n{Listing(outside)}".TrimEnd('\n'));
         }
 
         return 0;
@@ -121,6 +140,24 @@ internal static class ConfigCommands
         {
             throw new CommandFailedException($"cannot read config file '{path}': {e.Message}; give a JSON file, or - to read stdin");
         }
+    }
+
+    private static string ClusterIPs(int count) => count == 1 ? "1 ClusterIP" : $"{count} ClusterIPs";
+
+    private static string ServiceRanges(NetworkConfig config) =>
+        config.ServiceNetwork is null ? "the config has no ServiceNetwork"
+        : config.ServiceIPv6Network is { } v6 ? $"ServiceNetwork {config.ServiceNetwork}, ServiceIPv6Network {v6}"
+        : $"ServiceNetwork {config.ServiceNetwork}";
+
+    private static string Listing(IEnumerable<HeldClusterIP> held)
+    {
+        var text = new StringBuilder();
+        foreach (HeldClusterIP ip in held)
+        {
+            text.Append($"  {ip.Address} held by service {ip.Owner}\n");
+        }
+
+        return text.ToString();
     }
 
     private static string Leases(int count) => count == 1 ? "1 lease" : $"{count} leases";

@@ -107,7 +107,10 @@ internal sealed record NetworkConfigJson(
     [property: JsonPropertyName("subnetMin")] string SubnetMin,
     [property: JsonPropertyName("subnetMax")] string SubnetMax,
     [property: JsonPropertyName("ipv6")] NetworkRangeJson? IPv6,
-    [property: JsonPropertyName("backend")] BackendJson Backend);
+    [property: JsonPropertyName("backend")] BackendJson Backend,
+    [property: JsonPropertyName("serviceNetwork")] string? ServiceNetwork,
+    [property: JsonPropertyName("serviceIPv6Network")] string? ServiceIPv6Network,
+    [property: JsonPropertyName("clusterDomain")] string ClusterDomain);
 
 internal sealed record ConfigErrorJson(
     [property: JsonPropertyName("field")] string Field,
@@ -134,6 +137,32 @@ internal sealed record StatusJson(
     [property: JsonPropertyName("outsideConfig")] IReadOnlyList<LeaseJson> OutsideConfig,
     [property: JsonPropertyName("skipped")] IReadOnlyList<SkippedJson> Skipped);
 
+internal sealed record ServicePortJson(
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("port")] int Port,
+    [property: JsonPropertyName("targetPort")] int TargetPort,
+    [property: JsonPropertyName("protocol")] string Protocol);
+
+internal sealed record ServiceEndpointJson(
+    [property: JsonPropertyName("ip")] string IP,
+    [property: JsonPropertyName("port")] int? Port);
+
+/// <summary>One service, as <c>service get -o json</c> prints it.</summary>
+internal sealed record ServiceOutputJson(
+    [property: JsonPropertyName("namespace")] string Namespace,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("key")] string Key,
+    [property: JsonPropertyName("clusterIP")] string ClusterIP,
+    [property: JsonPropertyName("clusterIPv6")] string? ClusterIPv6,
+    [property: JsonPropertyName("headless")] bool Headless,
+    [property: JsonPropertyName("ports")] IReadOnlyList<ServicePortJson> Ports,
+    [property: JsonPropertyName("selector")] IReadOnlyDictionary<string, string>? Selector,
+    [property: JsonPropertyName("endpoints")] IReadOnlyList<ServiceEndpointJson>? Endpoints);
+
+internal sealed record ServiceListJson(
+    [property: JsonPropertyName("services")] IReadOnlyList<ServiceOutputJson> Services,
+    [property: JsonPropertyName("skipped")] IReadOnlyList<SkippedJson> Skipped);
+
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(LeaseJson))]
 [JsonSerializable(typeof(LeaseListJson))]
@@ -142,6 +171,8 @@ internal sealed record StatusJson(
 [JsonSerializable(typeof(NetworkConfigJson))]
 [JsonSerializable(typeof(ValidationJson))]
 [JsonSerializable(typeof(StatusJson))]
+[JsonSerializable(typeof(ServiceOutputJson))]
+[JsonSerializable(typeof(ServiceListJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>Indented documents; '&amp;' and non-ASCII stay readable (dual-stack keys contain '&amp;').</summary>

@@ -17,5 +17,9 @@ internal static class Json
 
     public static string Document(StatusJson value) => JsonSerializer.Serialize(value, CliJsonContext.Document.StatusJson) + "\n";
 
+    public static string Document(ServiceOutputJson value) => JsonSerializer.Serialize(value, CliJsonContext.Document.ServiceOutputJson) + "\n";
+
+    public static string Document(ServiceListJson value) => JsonSerializer.Serialize(value, CliJsonContext.Document.ServiceListJson) + "\n";
+
     public static string Line(WatchEventJson value) => JsonSerializer.Serialize(value, CliJsonContext.Line.WatchEventJson) + "\n";
 }

@@ -22,6 +22,20 @@ public sealed record NetworkConfig
 
     public required BackendConfig Backend { get; init; }
 
+    /// <summary>
+    /// The IPv4 service network ClusterIPs come from (see docs/services.md); null when the cluster has no
+    /// services. flanneld ignores it.
+    /// </summary>
+    public IPNetwork? ServiceNetwork { get; init; }
+
+    /// <summary>The IPv6 service network of a dual-stack cluster; null otherwise. Allowed only with EnableIPv6.</summary>
+    public IPNetwork? ServiceIPv6Network { get; init; }
+
+    /// <summary>The cluster's DNS domain, lower case, without a trailing dot.</summary>
+    public string ClusterDomain { get; init; } = DefaultClusterDomain;
+
+    public const string DefaultClusterDomain = "cluster.local";
+
     public bool EnableIPv6 => IPv6 is not null;
 }
 

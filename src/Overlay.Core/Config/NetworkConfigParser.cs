@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Overlay.Core.Addressing;
+using Overlay.Core.Text;
 
 namespace Overlay.Core.Config;
 
@@ -90,6 +91,7 @@ public static class NetworkConfigParser
         }
 
         BackendConfig? backend = ParseBackend(root, enableIPv6, problems);
+        ServiceRanges services = ParseServices(root, v4?.Network, v6?.Network, enableIPv6, problems);
         if (v4 is not { } network || backend is null || problems.Count > 0)
         {
             return null;
@@ -103,7 +105,97 @@ public static class NetworkConfigParser
             SubnetMax = network.Max,
             IPv6 = v6,
             Backend = backend,
+            ServiceNetwork = services.IPv4,
+            ServiceIPv6Network = services.IPv6,
+            ClusterDomain = services.ClusterDomain,
         };
+    }
+
+    /// <summary>The narrowest IPv4 service network: 16 addresses, 14 of them usable (/124 for IPv6).</summary>
+    public const int NarrowestServiceNetwork = 28;
+
+    public const int NarrowestServiceIPv6Network = 124;
+
+    private readonly record struct ServiceRanges(IPNetwork? IPv4, IPNetwork? IPv6, string ClusterDomain);
+
+    private static ServiceRanges ParseServices(Fields root, IPNetwork? podNetwork, IPNetwork? podIPv6Network, bool enableIPv6, List<NetworkConfigError> problems)
+    {
+        IPNetwork? v4 = ParseServiceNetwork(root, "ServiceNetwork", AddressFamily.InterNetwork, "Network", podNetwork, problems);
+        IPNetwork? v6 = null;
+        string? v6Text = root.String("ServiceIPv6Network");
+        if (v6Text is not null && !enableIPv6)
+        {
+            problems.Add(new("ServiceIPv6Network", $"'{v6Text}' is set but EnableIPv6 is not: IPv6 services need a dual-stack network; set \"EnableIPv6\": true with an IPv6Network, or remove ServiceIPv6Network"));
+        }
+        else
+        {
+            v6 = ParseServiceNetwork(root, "ServiceIPv6Network", AddressFamily.InterNetworkV6, "IPv6Network", podIPv6Network, problems);
+        }
+
+        if (v6 is not null && v4 is null && root.String("ServiceNetwork") is null)
+        {
+            problems.Add(new("ServiceIPv6Network", $"{v6} is set without a ServiceNetwork: a dual-stack service network needs its IPv4 half too; add \"ServiceNetwork\", e.g. \"198.19.0.0/16\""));
+        }
+
+        string domain = NetworkConfig.DefaultClusterDomain;
+        if (root.String("ClusterDomain") is { } domainText)
+        {
+            if (DnsNames.TryNormalizeDomain(domainText, out string normalized, out string why))
+            {
+                domain = normalized;
+            }
+            else
+            {
+                problems.Add(new("ClusterDomain", $"'{domainText}' is not a DNS domain: {why}; give one such as \"{NetworkConfig.DefaultClusterDomain}\""));
+            }
+        }
+
+        return new ServiceRanges(v4, v6, domain);
+    }
+
+    private static IPNetwork? ParseServiceNetwork(Fields root, string field, AddressFamily family, string podField, IPNetwork? podNetwork, List<NetworkConfigError> problems)
+    {
+        string? text = root.String(field);
+        if (text is null)
+        {
+            return null;
+        }
+
+        bool v4 = family == AddressFamily.InterNetwork;
+        string familyName = v4 ? "IPv4" : "IPv6";
+        string example = v4 ? "198.19.0.0/16" : "2001:db8:ffff::/112";
+        int narrowest = v4 ? NarrowestServiceNetwork : NarrowestServiceIPv6Network;
+        if (!IPAddressMath.TryParseNetwork(text, out IPNetwork network, out string why))
+        {
+            problems.Add(new(field, $"'{text}' is not a valid network: {why}; expected an {familyName} CIDR such as \"{example}\""));
+            return null;
+        }
+
+        if (network.BaseAddress.AddressFamily != family)
+        {
+            problems.Add(new(field, $"'{text}' is not an {familyName} network; expected an {familyName} CIDR such as \"{example}\""));
+            return null;
+        }
+
+        if (network.PrefixLength > narrowest)
+        {
+            problems.Add(new(field, $"'{text}' is too small: a service network needs at least /{narrowest} (16 addresses)"));
+            return null;
+        }
+
+        if (ServiceNetworkChecks.SpecialRange(network) is { } special)
+        {
+            problems.Add(new(field, $"{network} overlaps {special}, which cannot carry services; give a unicast range apart from the pod network, such as \"{example}\""));
+            return null;
+        }
+
+        if (podNetwork is { } pods && IPAddressMath.Overlaps(network, pods))
+        {
+            problems.Add(new(field, $"{network} overlaps the pod network ({podField} {pods}); the service network must be a range of its own, apart from {pods}"));
+            return null;
+        }
+
+        return network;
     }
 
     private readonly record struct FamilyRange(IPNetwork Network, int SubnetLen, IPAddress Min, IPAddress Max);

@@ -133,7 +133,10 @@ public sealed class ConfigTests : CliFixture
                 "gbp": false,
                 "learning": false,
                 "directRouting": false
-              }
+              },
+              "serviceNetwork": null,
+              "serviceIPv6Network": null,
+              "clusterDomain": "cluster.local"
             }
             """ + "\n"));
     }

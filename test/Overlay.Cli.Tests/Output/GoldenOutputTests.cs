@@ -193,7 +193,10 @@ public sealed class GoldenOutputTests
                   "gbp": false,
                   "learning": false,
                   "directRouting": false
-                }
+                },
+                "serviceNetwork": null,
+                "serviceIPv6Network": null,
+                "clusterDomain": "cluster.local"
               },
               "subnets": {
                 "total": 64,
