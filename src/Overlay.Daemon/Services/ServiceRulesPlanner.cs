@@ -18,7 +18,7 @@ public sealed class AppliedServiceRules
         Dictionary<Frontend, Backend[]> slots,
         HashSet<IPAddress> clusterIPs,
         HashSet<IPAddress> hairpin,
-        SortedSet<int> lbCounts)
+        int lbChains)
     {
         Family = family;
         ServiceNetwork = serviceNetwork;
@@ -27,7 +27,7 @@ public sealed class AppliedServiceRules
         Slots = slots;
         ClusterIPs = clusterIPs;
         Hairpin = hairpin;
-        LbCounts = lbCounts;
+        LbChains = lbChains;
     }
 
     public AddressFamily Family { get; }
@@ -47,8 +47,8 @@ public sealed class AppliedServiceRules
     /// <summary>Endpoint addresses whose <c>ep . ep</c> pair is in the hairpin set.</summary>
     public IReadOnlySet<IPAddress> Hairpin { get; }
 
-    /// <summary>The endpoint counts with an <c>lb-N</c> chain.</summary>
-    public IReadOnlySet<int> LbCounts { get; }
+    /// <summary>The table has the chains <c>lb-1</c> to <c>lb-K</c>, K this.</summary>
+    public int LbChains { get; }
 
     /// <summary>Elements of the <c>service-ips</c> map (frontends with at least one endpoint).</summary>
     public int ServiceElements => Slots.Values.Count(s => s.Length > 0);
@@ -72,12 +72,12 @@ public sealed record ServiceRulesPlan(IReadOnlyList<ServiceTransaction> Transact
 
 /// <summary>
 /// Decides what to send to nft: a full load (first time, after drift, or when the service or pod networks changed)
-/// or the element and chain changes between what was applied and what is desired. Pure.
+/// or the element changes between what was applied and what is desired. Pure.
 /// <para>
 /// Each transaction is all or nothing. A plan larger than the budget is split, and every frontend's change (its
 /// backends' slots and its <c>service-ips</c> element) stays inside one transaction, so no <c>service-ips</c>
-/// element ever points at slots that are missing. Order: new <c>lb-N</c> chains and hairpin pairs first, then the
-/// frontends, then the ClusterIP set, the removed hairpin pairs and unused chains last. A cold start fills the
+/// element ever points at slots that are missing. Order: new hairpin pairs first, then the frontends, then the
+/// ClusterIP set and the removed hairpin pairs. A cold start fills the
 /// ClusterIP set last, so a service not yet loaded is dropped (the client retries) rather than refused.
 /// </para>
 /// </summary>
@@ -91,7 +91,9 @@ public static class ServiceRulesPlanner
         ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
         AddressFamily family = desired.ServiceNetwork.BaseAddress.AddressFamily;
         IReadOnlyList<IPNetwork> podNetworks = Normalize(desired.PodNetworks.Where(n => n.BaseAddress.AddressFamily == family));
-        bool full = applied is null || applied.Family != family || !applied.ServiceNetwork.Equals(desired.ServiceNetwork) || !applied.PodNetworks.SequenceEqual(podNetworks);
+        int most = desired.Frontends.Values.Select(b => b.Count).DefaultIfEmpty(0).Max();
+        bool full = applied is null || applied.Family != family || !applied.ServiceNetwork.Equals(desired.ServiceNetwork)
+            || !applied.PodNetworks.SequenceEqual(podNetworks) || most > applied.LbChains;
         IReadOnlyDictionary<Frontend, Backend[]> oldSlots = full ? new Dictionary<Frontend, Backend[]>() : applied!.Slots;
 
         var slots = new Dictionary<Frontend, Backend[]>(desired.Frontends.Count);
@@ -108,8 +110,8 @@ public static class ServiceRulesPlanner
 
         var clusterIPs = new HashSet<IPAddress>(desired.ClusterIPs.Where(a => a.AddressFamily == family));
         var hairpin = new HashSet<IPAddress>(slots.Values.SelectMany(s => s).Select(b => b.Address));
-        var lbCounts = new SortedSet<int>(slots.Values.Where(s => s.Length > 0).Select(s => s.Length));
-        var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, hairpin, lbCounts);
+        int lbChains = full ? ServiceRuleset.LbChainsFor(slots.Values.Select(s => s.Length).DefaultIfEmpty(0).Max()) : applied!.LbChains;
+        var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, hairpin, lbChains);
 
         var used = new HashSet<Backend>(result.Backends);
         Backend[] stale = applied is null ? [] : [.. applied.Backends.Distinct().Where(b => !used.Contains(b))];
@@ -118,7 +120,7 @@ public static class ServiceRulesPlanner
         if (full)
         {
             var skeleton = new StringBuilder();
-            ServiceRuleset.AppendSkeleton(skeleton, family, desired.ServiceNetwork, podNetworks, lbCounts, result.Token);
+            ServiceRuleset.AppendSkeleton(skeleton, family, desired.ServiceNetwork, podNetworks, lbChains, result.Token);
             writer.Start(skeleton.ToString());
             foreach (IPAddress address in hairpin)
             {
@@ -140,11 +142,6 @@ public static class ServiceRulesPlanner
         }
         else
         {
-            foreach (int n in lbCounts.Where(n => !applied!.LbCounts.Contains(n)))
-            {
-                writer.Add(new Change { ChainAdds = { n } });
-            }
-
             foreach (IPAddress address in hairpin.Where(a => !applied!.Hairpin.Contains(a)))
             {
                 writer.Add(Change.Single(ElementList.HairpinAdd, ServiceRuleset.HairpinElement(address)));
@@ -182,10 +179,6 @@ public static class ServiceRulesPlanner
                 writer.Add(Change.Single(ElementList.HairpinDelete, ServiceRuleset.HairpinElement(address)));
             }
 
-            foreach (int n in applied.LbCounts.Where(n => !lbCounts.Contains(n)))
-            {
-                writer.Add(new Change { ChainDeletes = { n } });
-            }
         }
 
         return new ServiceRulesPlan(writer.Finish(), result, full, stale);
@@ -309,11 +302,7 @@ public static class ServiceRulesPlanner
     {
         public List<string>[] Lists { get; } = [.. Enumerable.Range(0, 8).Select(_ => new List<string>())];
 
-        public List<int> ChainAdds { get; } = [];
-
-        public List<int> ChainDeletes { get; } = [];
-
-        public int Operations => Lists.Sum(l => l.Count) + ChainAdds.Count + ChainDeletes.Count;
+        public int Operations => Lists.Sum(l => l.Count);
 
         public static Change Single(ElementList list, string element)
         {
@@ -355,9 +344,6 @@ public static class ServiceRulesPlanner
             {
                 _open.Lists[i].AddRange(change.Lists[i]);
             }
-
-            _open.ChainAdds.AddRange(change.ChainAdds);
-            _open.ChainDeletes.AddRange(change.ChainDeletes);
         }
 
         public IReadOnlyList<ServiceTransaction> Finish()
@@ -374,12 +360,7 @@ public static class ServiceRulesPlanner
         {
             var text = new StringBuilder(_prelude);
             string f = ServiceRuleset.FamilyOf(family);
-            foreach (int n in _open.ChainAdds)
-            {
-                text.Append(ServiceRuleset.AddChain(family, n));
-            }
-
-            int added = _open.ChainAdds.Count;
+            int added = 0;
             int removed = 0;
             for (int i = 0; i < Lists.Length; i++)
             {
@@ -406,12 +387,6 @@ public static class ServiceRulesPlanner
                 }
             }
 
-            foreach (int n in _open.ChainDeletes)
-            {
-                text.Append(ServiceRuleset.DeleteChain(family, n));
-            }
-
-            removed += _open.ChainDeletes.Count;
             _done.Add(new ServiceTransaction(text.ToString(), added, removed));
             _prelude = null;
             _open = new Change();

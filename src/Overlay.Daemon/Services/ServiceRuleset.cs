@@ -14,7 +14,8 @@ namespace Overlay.Daemon.Services;
 /// <list type="bullet">
 /// <item><c>service-ips</c>: <c>ClusterIP . proto . port : goto lb-N</c>, N the frontend's endpoint count;</item>
 /// <item><c>backends</c>: <c>ClusterIP . proto . port . slot : endpoint . targetPort</c>, slot 0..N-1;</item>
-/// <item>one chain <c>lb-N</c> per endpoint count in use: DNAT to the backend of slot <c>numgen random mod N</c>;</item>
+/// <item>chains <c>lb-1</c> to <c>lb-K</c> (K at least 64, more when a service has more endpoints): DNAT to the
+/// backend of slot <c>numgen random mod N</c>;</item>
 /// <item><c>cluster-ips</c> (held addresses: refused when not DNATed), <c>hairpin</c> (<c>ep . ep</c>: masqueraded),
 /// <c>pod-networks</c> (clients outside it are marked 0x4000 and masqueraded).</item>
 /// </list>
@@ -40,7 +41,7 @@ public static class ServiceRuleset
     };
 
     /// <summary>The lines that make a table hold nothing but the skeleton: replace it whole (declare, delete, declare).</summary>
-    internal static void AppendSkeleton(StringBuilder text, AddressFamily family, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, IEnumerable<int> lbCounts, int token)
+    internal static void AppendSkeleton(StringBuilder text, AddressFamily family, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, int lbChains, int token)
     {
         string f = FamilyOf(family);
         string addr = family == AddressFamily.InterNetwork ? "ipv4_addr" : "ipv6_addr";
@@ -86,7 +87,7 @@ public static class ServiceRuleset
                 }
 
             """);
-        foreach (int n in lbCounts)
+        for (int n = 1; n <= lbChains; n++)
         {
             text.Append(CultureInfo.InvariantCulture, $"    chain {LbChain(n)} {{ {LbRule(family, n)}; }}\n");
         }
@@ -117,10 +118,15 @@ public static class ServiceRuleset
         return $"dnat {f} to {f} daddr . meta l4proto . th dport . numgen random mod {count.ToString(CultureInfo.InvariantCulture)} map @backends";
     }
 
-    internal static string AddChain(AddressFamily family, int count) =>
-        $"add chain {FamilyOf(family)} {Table} {LbChain(count)} {{ {LbRule(family, count)}; }}\n";
+    /// <summary>
+    /// How many <c>lb-N</c> chains a full load declares for services of up to <paramref name="most"/> endpoints: 64, or
+    /// the next multiple of 64. They are all declared up front because nft 1.0.6 cannot add a rule that uses the
+    /// <c>backends</c> map once it is in the kernel (it reads the map's <c>typeof ... th dport</c> back as "conflicting
+    /// protocols specified: ip vs. th"); a service with more endpoints than the table has chains reloads the table.
+    /// </summary>
+    public static int LbChainsFor(int most) => Math.Max(MinimumLbChains, (most + MinimumLbChains - 1) / MinimumLbChains * MinimumLbChains);
 
-    internal static string DeleteChain(AddressFamily family, int count) => $"delete chain {FamilyOf(family)} {Table} {LbChain(count)}\n";
+    public const int MinimumLbChains = 64;
 
     internal static string Protocol(ServiceProtocol protocol) => protocol switch
     {

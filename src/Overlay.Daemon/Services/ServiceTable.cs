@@ -162,7 +162,7 @@ internal sealed record ServiceTableCounts(IReadOnlyDictionary<string, int> Rules
     public static ServiceTableCounts Expected(AppliedServiceRules applied)
     {
         var rules = new Dictionary<string, int>(ServiceRuleset.SkeletonRuleCounts, StringComparer.Ordinal);
-        foreach (int n in applied.LbCounts)
+        for (int n = 1; n <= applied.LbChains; n++)
         {
             rules[ServiceRuleset.LbChain(n)] = 1;
         }
