@@ -86,12 +86,16 @@ public static class ServiceRulesPlanner
     /// <param name="applied">What the table holds now, or null when unknown (first run, drift, failed apply): a full load.</param>
     /// <param name="token">The canary token a full load writes (ignored for a delta, which keeps the applied one).</param>
     /// <param name="budget">The most element operations one transaction carries.</param>
-    public static ServiceRulesPlan Plan(AppliedServiceRules? applied, ServiceRulesInput desired, int token, int budget = ServiceRuleset.DefaultTransactionBudget)
+    /// <param name="previous">
+    /// What was last applied even if it is no longer trusted as the base of a delta (after drift or a failed apply);
+    /// the backends it used that <paramref name="desired"/> does not are reported stale. Defaults to <paramref name="applied"/>.
+    /// </param>
+    public static ServiceRulesPlan Plan(AppliedServiceRules? applied, ServiceRulesInput desired, int token, int budget = ServiceRuleset.DefaultTransactionBudget, AppliedServiceRules? previous = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
         AddressFamily family = desired.ServiceNetwork.BaseAddress.AddressFamily;
         IReadOnlyList<IPNetwork> podNetworks = Normalize(desired.PodNetworks.Where(n => n.BaseAddress.AddressFamily == family));
-        int most = desired.Frontends.Values.Select(b => b.Count).DefaultIfEmpty(0).Max();
+        int most = desired.Frontends.Where(f => f.Key.ClusterIP.AddressFamily == family).Select(f => f.Value.Count).DefaultIfEmpty(0).Max();
         bool full = applied is null || applied.Family != family || !applied.ServiceNetwork.Equals(desired.ServiceNetwork)
             || !applied.PodNetworks.SequenceEqual(podNetworks) || most > applied.LbChains;
         IReadOnlyDictionary<Frontend, Backend[]> oldSlots = full ? new Dictionary<Frontend, Backend[]>() : applied!.Slots;
@@ -114,7 +118,8 @@ public static class ServiceRulesPlanner
         var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, hairpin, lbChains);
 
         var used = new HashSet<Backend>(result.Backends);
-        Backend[] stale = applied is null ? [] : [.. applied.Backends.Distinct().Where(b => !used.Contains(b))];
+        previous ??= applied;
+        Backend[] stale = previous is null ? [] : [.. previous.Backends.Distinct().Where(b => !used.Contains(b))];
 
         var writer = new TransactionWriter(family, budget);
         if (full)

@@ -6,31 +6,65 @@ using Overlay.Daemon.Masquerade;
 
 namespace Overlay.Daemon.Services;
 
-/// <summary>How nft is run: the program and the arguments before nft's own (e.g. <c>ip netns exec NAME nft</c> in tests).</summary>
-public sealed record NftCommand(string File, IReadOnlyList<string> Prefix)
+/// <summary>
+/// The <c>nft</c> tool as a process per call, run the way <see cref="NftTable"/> runs it: the program and the
+/// arguments before nft's own (e.g. <c>ip netns exec NAME nft</c> in tests).
+/// </summary>
+public sealed record NftCommand(string File, IReadOnlyList<string> Prefix) : INftRunner
 {
+    /// <summary>A cold start or a full listing at 50,000 services takes seconds; a hung nft must not stall the node loop.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
     public static readonly NftCommand Default = new("nft", []);
 
     /// <summary>nft inside a named network namespace.</summary>
     public static NftCommand InNamespace(string name) => new("ip", ["netns", "exec", name, "nft"]);
+
+    public Task<string> RunAsync(string script, CancellationToken ct) => RunAsync(["-f", "-"], script, ct);
+
+    public Task<string> ListJsonAsync(string listCommand, CancellationToken ct) => RunAsync(["-j", .. listCommand.Split(' ')], null, ct);
+
+    private async Task<string> RunAsync(string[] args, string? input, CancellationToken ct)
+    {
+        try
+        {
+            return (await ChildProcess.RunAsync(File, [.. Prefix, .. args], input, timeout: Timeout, ct: ct)).EnsureSuccess().StandardOutput;
+        }
+        catch (ChildProcessException e)
+        {
+            throw new NftException(e.Failure switch
+            {
+                ChildProcessFailure.NotStarted => $"could not start {File} ({e.InnerException?.Message}); install nftables or configure no ServiceNetwork",
+                ChildProcessFailure.Exited => $"nft {string.Join(' ', args)} failed with exit code {e.ExitCode}: {FirstLines(e.StandardError)}",
+                _ => e.Message,
+            }, e);
+        }
+    }
+
+    /// <summary>nft echoes the offending line of a 70,000-element script; a few lines say what went wrong.</summary>
+    private static string FirstLines(string text)
+    {
+        string[] lines = text.Trim().Split('\n');
+        return lines.Length <= 6 ? text.Trim() : string.Join('\n', lines.Take(6)) + $"\n... ({lines.Length - 6} more lines)";
+    }
 }
 
 /// <summary>
 /// The I/O edge of the service rules for one family: sends <see cref="ServiceRulesPlanner"/>'s transactions to
-/// <c>nft -f -</c>, keeps what it applied as the base of the next delta, and checks the table (a canary in
+/// nft (the <c>nft</c> tool by default, or libnftables in-process: <see cref="NftLibrary"/>), keeps what it applied as the base of the next delta, and checks the table (a canary in
 /// milliseconds, a full listing for the slow check). When a transaction fails, the kept copy is forgotten, so
 /// the next apply loads everything again.
 /// </summary>
 public sealed class ServiceTable
 {
-    /// <summary>A cold start or a full listing at 50,000 services takes seconds; a hung nft must not stall the node loop.</summary>
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-
-    private readonly NftCommand _nft;
+    private readonly INftRunner _nft;
     private readonly int _budget;
     private AppliedServiceRules? _applied;
 
-    public ServiceTable(AddressFamily family = AddressFamily.InterNetwork, NftCommand? nft = null, int transactionBudget = ServiceRuleset.DefaultTransactionBudget)
+    /// <summary>What was last applied in full, kept through <see cref="Invalidate"/> and failures, so stale backends are still reported.</summary>
+    private AppliedServiceRules? _lastApplied;
+
+    public ServiceTable(AddressFamily family = AddressFamily.InterNetwork, INftRunner? nft = null, int transactionBudget = ServiceRuleset.DefaultTransactionBudget)
     {
         Family = family;
         FamilyName = ServiceRuleset.FamilyOf(family);
@@ -57,15 +91,16 @@ public sealed class ServiceTable
             throw new ArgumentException($"the {FamilyName} service table cannot hold the service network {desired.ServiceNetwork}", nameof(desired));
         }
 
-        ServiceRulesPlan plan = ServiceRulesPlanner.Plan(_applied, desired, NewToken(), _budget);
+        ServiceRulesPlan plan = ServiceRulesPlanner.Plan(_applied, desired, NewToken(), _budget, _lastApplied);
         AppliedServiceRules? before = _applied;
         _applied = null; // until every transaction committed, what the table holds is uncertain
         foreach (ServiceTransaction transaction in plan.Transactions)
         {
-            await RunAsync(["-f", "-"], transaction.Script, ct);
+            await _nft.RunAsync(transaction.Script, ct);
         }
 
         _applied = plan.Result;
+        _lastApplied = plan.Result;
         return plan.Transactions.Count == 0 && before is not null
             ? ServiceApplyResult.Unchanged
             : new ServiceApplyResult(plan.ElementsAdded, plan.ElementsRemoved, plan.Transactions.Count, plan.FullLoad, plan.StaleBackends);
@@ -85,7 +120,7 @@ public sealed class ServiceTable
         string listed;
         try
         {
-            listed = await RunAsync(["-f", "-"], $"list chain {FamilyName} {ServiceRuleset.Table} canary\nlist set {FamilyName} {ServiceRuleset.Table} canary\n", ct);
+            listed = await _nft.RunAsync($"list chain {FamilyName} {ServiceRuleset.Table} canary\nlist set {FamilyName} {ServiceRuleset.Table} canary\n", ct);
         }
         catch (NftException)
         {
@@ -111,7 +146,7 @@ public sealed class ServiceTable
         string json;
         try
         {
-            json = await RunAsync(["-j", "list", "table", FamilyName, ServiceRuleset.Table], null, ct);
+            json = await _nft.ListJsonAsync($"list table {FamilyName} {ServiceRuleset.Table}", ct);
         }
         catch (NftException)
         {
@@ -126,34 +161,11 @@ public sealed class ServiceTable
     public async Task RemoveAsync(CancellationToken ct)
     {
         _applied = null;
-        await RunAsync(["-f", "-"], $"table {FamilyName} {ServiceRuleset.Table} {{}}\ndelete table {FamilyName} {ServiceRuleset.Table}\n", ct);
+        _lastApplied = null;
+        await _nft.RunAsync($"table {FamilyName} {ServiceRuleset.Table} {{}}\ndelete table {FamilyName} {ServiceRuleset.Table}\n", ct);
     }
 
     private static int NewToken() => Random.Shared.Next(1, 65536);
-
-    private async Task<string> RunAsync(string[] args, string? input, CancellationToken ct)
-    {
-        try
-        {
-            return (await ChildProcess.RunAsync(_nft.File, [.. _nft.Prefix, .. args], input, timeout: Timeout, ct: ct)).EnsureSuccess().StandardOutput;
-        }
-        catch (ChildProcessException e)
-        {
-            throw new NftException(e.Failure switch
-            {
-                ChildProcessFailure.NotStarted => $"could not start {_nft.File} ({e.InnerException?.Message}); install nftables or configure no ServiceNetwork",
-                ChildProcessFailure.Exited => $"nft {string.Join(' ', args)} failed with exit code {e.ExitCode}: {FirstLines(e.StandardError)}",
-                _ => e.Message,
-            }, e);
-        }
-    }
-
-    /// <summary>nft echoes the offending line of a 70,000-element script; a few lines say what went wrong.</summary>
-    private static string FirstLines(string text)
-    {
-        string[] lines = text.Trim().Split('\n');
-        return lines.Length <= 6 ? text.Trim() : string.Join('\n', lines.Take(6)) + $"\n... ({lines.Length - 6} more lines)";
-    }
 }
 
 /// <summary>Rules per chain and elements per set or map: what the full check compares.</summary>

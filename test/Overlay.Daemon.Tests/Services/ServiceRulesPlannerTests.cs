@@ -245,6 +245,17 @@ public partial class ServiceRulesPlannerTests
     }
 
     [Test]
+    public void A_full_reload_after_drift_still_reports_the_backends_the_last_apply_used()
+    {
+        ServiceRulesPlan first = Apply(Input((Web, [A1, A2])));
+
+        ServiceRulesPlan reload = ServiceRulesPlanner.Plan(null, Input((Web, [A2])), token: 2, previous: first.Result);
+
+        Assert.That(reload.FullLoad, Is.True);
+        Assert.That(reload.StaleBackends, Is.EqualTo(new[] { A1 }));
+    }
+
+    [Test]
     public void Duplicate_backends_count_once()
     {
         ServiceRulesPlan plan = Apply(Input((Web, [A1, A1, A2])));

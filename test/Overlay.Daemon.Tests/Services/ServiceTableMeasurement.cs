@@ -76,7 +76,10 @@ public class ServiceTableMeasurement
         o.WriteLine($"overlay: nft -f of the full load as one file: {Ms(planClock.Elapsed)}");
         File.Delete(script);
 
-        var table = new ServiceTable(AddressFamily.InterNetwork, NftCommand.InNamespace(ns.Name));
+        using NftLibrary library = NftLibrary.Open(ns.Path);
+        INftRunner runner = Environment.GetEnvironmentVariable("RUNNER") == "process" ? NftCommand.InNamespace(ns.Name) : library;
+        o.WriteLine($"overlay: changes and checks below through {runner.GetType().Name}");
+        var table = new ServiceTable(AddressFamily.InterNetwork, runner);
         await table.ApplyAsync(input, CancellationToken.None);
         Frontend added = Services(count, 1).Frontends.Keys.Last();
         ServiceRulesInput plusOne = Services(count, 1);

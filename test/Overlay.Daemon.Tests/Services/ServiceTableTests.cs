@@ -9,12 +9,18 @@ using static Overlay.Daemon.Tests.Services.ServiceRulesPlannerTests;
 
 namespace Overlay.Daemon.Tests.Services;
 
-/// <summary>The table in a real kernel, in a namespace of its own, read back with <c>nft -j list</c> as the oracle.</summary>
+/// <summary>
+/// The table in a real kernel, in a namespace of its own, read back with <c>nft -j list</c> as the oracle; once with
+/// the nft tool as a process, once with libnftables in-process.
+/// </summary>
 [NonParallelizable]
-public class ServiceTableTests
+[TestFixture("process")]
+[TestFixture("library")]
+public class ServiceTableTests(string runner)
 {
     private NetworkLab _lab = null!;
     private NetNs _ns = null!;
+    private NftLibrary? _library;
 
     [SetUp]
     public void CreateNamespace()
@@ -25,10 +31,17 @@ public class ServiceTableTests
     }
 
     [TearDown]
-    public void RemoveNamespace() => _lab?.Dispose();
+    public void RemoveNamespace()
+    {
+        _library?.Dispose();
+        _library = null;
+        _lab?.Dispose();
+    }
+
+    private INftRunner Runner() => runner == "library" ? _library ??= NftLibrary.Open(_ns.Path) : NftCommand.InNamespace(_ns.Name);
 
     private ServiceTable Table(AddressFamily family = AddressFamily.InterNetwork, int budget = ServiceRuleset.DefaultTransactionBudget) =>
-        new(family, NftCommand.InNamespace(_ns.Name), budget);
+        new(family, Runner(), budget);
 
     /// <summary>The elements of a set or map as nft lists them in JSON, each rendered back to text.</summary>
     private string[] Listed(string set, string family = "ip")
@@ -121,6 +134,7 @@ public class ServiceTableTests
 
         ServiceApplyResult result = await table.ApplyAsync(Input((Web, [A1])), CancellationToken.None);
         Assert.That(result.FullLoad, Is.True);
+        Assert.That(result.StaleBackends, Is.EqualTo(new[] { A2 }), "the failed apply does not lose the endpoint that went away");
         Assert.That(await table.IsCompleteAsync(CancellationToken.None), Is.True);
     }
 
@@ -174,7 +188,7 @@ public class ServiceTableTests
     [Test]
     public void A_table_refuses_a_service_network_of_the_other_family()
     {
-        ServiceTable table = new(AddressFamily.InterNetworkV6, NftCommand.InNamespace(_ns.Name));
+        ServiceTable table = Table(AddressFamily.InterNetworkV6);
 
         Assert.That(async () => await table.ApplyAsync(Input((Web, [A1])), CancellationToken.None), Throws.ArgumentException.With.Message.Contains("198.19.0.0/16"));
     }
