@@ -17,7 +17,8 @@ public sealed class AppliedServiceRules
         int token,
         Dictionary<Frontend, Backend[]> slots,
         HashSet<IPAddress> clusterIPs,
-        HashSet<IPAddress> hairpin,
+        Dictionary<Backend, int> backendUses,
+        Dictionary<IPAddress, int> addressUses,
         int lbChains)
     {
         Family = family;
@@ -26,7 +27,8 @@ public sealed class AppliedServiceRules
         Token = token;
         Slots = slots;
         ClusterIPs = clusterIPs;
-        Hairpin = hairpin;
+        BackendUses = backendUses;
+        AddressUses = addressUses;
         LbChains = lbChains;
     }
 
@@ -45,7 +47,13 @@ public sealed class AppliedServiceRules
     public IReadOnlySet<IPAddress> ClusterIPs { get; }
 
     /// <summary>Endpoint addresses whose <c>ep . ep</c> pair is in the hairpin set.</summary>
-    public IReadOnlySet<IPAddress> Hairpin { get; }
+    public IReadOnlyCollection<IPAddress> Hairpin => AddressUses.Keys;
+
+    /// <summary>How many slots use each backend.</summary>
+    internal Dictionary<Backend, int> BackendUses { get; }
+
+    /// <summary>How many slots use each endpoint address.</summary>
+    internal Dictionary<IPAddress, int> AddressUses { get; }
 
     /// <summary>The table has the chains <c>lb-1</c> to <c>lb-K</c>, K this.</summary>
     public int LbChains { get; }
@@ -55,8 +63,8 @@ public sealed class AppliedServiceRules
 
     public int BackendElements => Slots.Values.Sum(s => s.Length);
 
-    /// <summary>Every backend some frontend uses.</summary>
-    public IEnumerable<Backend> Backends => Slots.Values.SelectMany(s => s);
+    /// <summary>Every backend some frontend uses, once.</summary>
+    public IEnumerable<Backend> Backends => BackendUses.Keys;
 }
 
 /// <summary>One <c>nft -f -</c> transaction: its script and the element operations in it.</summary>
@@ -100,7 +108,10 @@ public static class ServiceRulesPlanner
             || !applied.PodNetworks.SequenceEqual(podNetworks) || most > applied.LbChains;
         IReadOnlyDictionary<Frontend, Backend[]> oldSlots = full ? new Dictionary<Frontend, Backend[]>() : applied!.Slots;
 
+        // One pass over the desired frontends: an unchanged one reuses its slot array without allocating, so a
+        // one-service change at 10,000 services costs a few milliseconds of planning.
         var slots = new Dictionary<Frontend, Backend[]>(desired.Frontends.Count);
+        var changes = new List<(Frontend Frontend, Backend[] Old, Backend[] Now)>();
         foreach ((Frontend frontend, IReadOnlyList<Backend> backends) in desired.Frontends)
         {
             if (frontend.ClusterIP.AddressFamily != family)
@@ -108,18 +119,59 @@ public static class ServiceRulesPlanner
                 continue;
             }
 
+            if (oldSlots.TryGetValue(frontend, out Backend[]? old) && SameMembers(old, backends))
+            {
+                slots[frontend] = old;
+                continue;
+            }
+
             Backend[] wanted = [.. backends.Where(b => b.Address.AddressFamily == family).Distinct()];
-            slots[frontend] = oldSlots.TryGetValue(frontend, out Backend[]? old) ? AssignSlots(old, wanted) : wanted;
+            Backend[] now = old is null ? wanted : AssignSlots(old, wanted);
+            slots[frontend] = now;
+            if (!(old ?? []).AsSpan().SequenceEqual(now))
+            {
+                changes.Add((frontend, old ?? [], now));
+            }
+        }
+
+        foreach ((Frontend frontend, Backend[] old) in oldSlots)
+        {
+            if (old.Length > 0 && !slots.ContainsKey(frontend))
+            {
+                changes.Add((frontend, old, []));
+            }
+        }
+
+        // How many slots use each backend and each endpoint address: the hairpin set and the stale backends follow
+        // from the counts that reach or leave zero.
+        var backendUses = full ? new Dictionary<Backend, int>() : new Dictionary<Backend, int>(applied!.BackendUses);
+        var addressUses = full ? new Dictionary<IPAddress, int>() : new Dictionary<IPAddress, int>(applied!.AddressUses);
+        var touched = new HashSet<Backend>();
+        foreach ((_, Backend[] old, Backend[] now) in changes)
+        {
+            foreach (Backend backend in old)
+            {
+                Count(backendUses, backend, -1);
+                Count(addressUses, backend.Address, -1);
+                touched.Add(backend);
+            }
+
+            foreach (Backend backend in now)
+            {
+                Count(backendUses, backend, +1);
+                Count(addressUses, backend.Address, +1);
+                touched.Add(backend);
+            }
         }
 
         var clusterIPs = new HashSet<IPAddress>(desired.ClusterIPs.Where(a => a.AddressFamily == family));
-        var hairpin = new HashSet<IPAddress>(slots.Values.SelectMany(s => s).Select(b => b.Address));
         int lbChains = full ? ServiceRuleset.LbChainsFor(slots.Values.Select(s => s.Length).DefaultIfEmpty(0).Max()) : applied!.LbChains;
-        var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, hairpin, lbChains);
+        var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, backendUses, addressUses, lbChains);
 
-        var used = new HashSet<Backend>(result.Backends);
         previous ??= applied;
-        Backend[] stale = previous is null ? [] : [.. previous.Backends.Distinct().Where(b => !used.Contains(b))];
+        Backend[] stale = previous is null ? []
+            : full || !ReferenceEquals(previous, applied) ? [.. previous.BackendUses.Keys.Where(b => !backendUses.ContainsKey(b))]
+            : [.. touched.Where(b => previous.BackendUses.ContainsKey(b) && !backendUses.ContainsKey(b))];
 
         var writer = new TransactionWriter(family, budget);
         if (full)
@@ -127,17 +179,14 @@ public static class ServiceRulesPlanner
             var skeleton = new StringBuilder();
             ServiceRuleset.AppendSkeleton(skeleton, family, desired.ServiceNetwork, podNetworks, lbChains, result.Token);
             writer.Start(skeleton.ToString());
-            foreach (IPAddress address in hairpin)
+            foreach (IPAddress address in addressUses.Keys)
             {
                 writer.Add(Change.Single(ElementList.HairpinAdd, ServiceRuleset.HairpinElement(address)));
             }
 
-            foreach ((Frontend frontend, Backend[] backends) in slots)
+            foreach ((Frontend frontend, Backend[] old, Backend[] now) in changes)
             {
-                if (backends.Length > 0)
-                {
-                    writer.Add(FrontendChange(frontend, [], backends));
-                }
+                writer.Add(FrontendChange(frontend, old, now));
             }
 
             foreach (IPAddress address in clusterIPs)
@@ -147,46 +196,84 @@ public static class ServiceRulesPlanner
         }
         else
         {
-            foreach (IPAddress address in hairpin.Where(a => !applied!.Hairpin.Contains(a)))
+            var touchedAddresses = new HashSet<IPAddress>(touched.Select(b => b.Address));
+            foreach (IPAddress address in touchedAddresses.Where(a => !applied!.AddressUses.ContainsKey(a) && addressUses.ContainsKey(a)))
             {
                 writer.Add(Change.Single(ElementList.HairpinAdd, ServiceRuleset.HairpinElement(address)));
             }
 
-            foreach ((Frontend frontend, Backend[] old) in applied!.Slots)
+            foreach ((Frontend frontend, Backend[] old, Backend[] now) in changes)
             {
-                if (!slots.ContainsKey(frontend) && old.Length > 0)
-                {
-                    writer.Add(FrontendChange(frontend, old, []));
-                }
+                writer.Add(FrontendChange(frontend, old, now));
             }
 
-            foreach ((Frontend frontend, Backend[] backends) in slots)
-            {
-                Backend[] old = applied.Slots.TryGetValue(frontend, out Backend[]? o) ? o : [];
-                if (!old.AsSpan().SequenceEqual(backends))
-                {
-                    writer.Add(FrontendChange(frontend, old, backends));
-                }
-            }
-
-            foreach (IPAddress address in clusterIPs.Where(a => !applied.ClusterIPs.Contains(a)))
+            foreach (IPAddress address in clusterIPs.Where(a => !applied!.ClusterIPs.Contains(a)))
             {
                 writer.Add(Change.Single(ElementList.ClusterIPAdd, ServiceRuleset.Address(address)));
             }
 
-            foreach (IPAddress address in applied.ClusterIPs.Where(a => !clusterIPs.Contains(a)))
+            foreach (IPAddress address in applied!.ClusterIPs.Where(a => !clusterIPs.Contains(a)))
             {
                 writer.Add(Change.Single(ElementList.ClusterIPDelete, ServiceRuleset.Address(address)));
             }
 
-            foreach (IPAddress address in applied.Hairpin.Where(a => !hairpin.Contains(a)))
+            foreach (IPAddress address in touchedAddresses.Where(a => applied.AddressUses.ContainsKey(a) && !addressUses.ContainsKey(a)))
             {
                 writer.Add(Change.Single(ElementList.HairpinDelete, ServiceRuleset.HairpinElement(address)));
             }
-
         }
 
         return new ServiceRulesPlan(writer.Finish(), result, full, stale);
+    }
+
+    private static void Count<T>(Dictionary<T, int> uses, T key, int delta)
+        where T : notnull
+    {
+        int now = uses.GetValueOrDefault(key) + delta;
+        if (now > 0)
+        {
+            uses[key] = now;
+        }
+        else
+        {
+            uses.Remove(key);
+        }
+    }
+
+    /// <summary>True when <paramref name="backends"/> holds exactly the backends of <paramref name="slots"/>, in any order.</summary>
+    internal static bool SameMembers(Backend[] slots, IReadOnlyList<Backend> backends)
+    {
+        if (slots.Length != backends.Count)
+        {
+            return false;
+        }
+
+        if (slots.Length > 16)
+        {
+            var set = new HashSet<Backend>(slots);
+            return set.SetEquals(backends);
+        }
+
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (Array.IndexOf(slots, backends[i]) < 0)
+            {
+                return false;
+            }
+
+            bool found = false;
+            for (int j = 0; j < backends.Count && !found; j++)
+            {
+                found = backends[j] == slots[i];
+            }
+
+            if (!found)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -106,6 +106,17 @@ public partial class ServiceRulesPlannerTests
     }
 
     [Test]
+    public void The_same_endpoints_in_another_order_change_nothing()
+    {
+        ServiceRulesPlan first = Apply(Input((Web, [A1, A2, A3])));
+
+        ServiceRulesPlan again = ServiceRulesPlanner.Plan(first.Result, Input((Web, [A3, A1, A2])), token: 1);
+
+        Assert.That(again.Transactions, Is.Empty);
+        Assert.That(again.Result.Slots[Web], Is.SameAs(first.Result.Slots[Web]));
+    }
+
+    [Test]
     public void Adding_a_service_adds_only_its_elements()
     {
         ServiceRulesPlan first = Apply(Input((Web, [A1, A2, A3])));
