@@ -25,6 +25,31 @@ public class ServiceTrafficTests
             c.close()
         """;
 
+    private const string UdpServer = """
+        import socket, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", 5353))
+        while True:
+            data, peer = s.recvfrom(100)
+            s.sendto(f"{sys.argv[1]} {peer[0]}".encode(), peer)
+        """;
+
+    private const string UdpClient = """
+        import socket, sys
+        for _ in range(int(sys.argv[3])):
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.settimeout(2)
+            try:
+                c.sendto(b"?", (sys.argv[1], int(sys.argv[2])))
+                data, source = c.recvfrom(100)
+                print(data.decode(), "from", source[0])
+            except socket.timeout:
+                print("timeout")
+            except OSError as e:
+                print("error", e)
+            c.close()
+        """;
+
     private const string Client = """
         import socket, sys
         for _ in range(int(sys.argv[3])):
@@ -43,6 +68,7 @@ public class ServiceTrafficTests
     private static readonly Frontend Web = new(IPAddress.Parse("198.19.0.23"), ServiceProtocol.Tcp, 80);
     private static readonly Frontend Empty = new(IPAddress.Parse("198.19.0.24"), ServiceProtocol.Tcp, 80);
     private static readonly Frontend Self = new(IPAddress.Parse("198.19.0.25"), ServiceProtocol.Tcp, 80);
+    private static readonly Frontend Resolver = new(IPAddress.Parse("198.19.0.26"), ServiceProtocol.Udp, 53);
 
     private NetworkLab _lab = null!;
     private NetNs _node = null!;
@@ -75,6 +101,7 @@ public class ServiceTrafficTests
         foreach (NetNs pod in new[] { _a, _b })
         {
             pod.Start("/usr/bin/python3", ["-c", Server, pod == _a ? "a" : "b"]);
+            pod.Start("/usr/bin/python3", ["-c", UdpServer, pod == _a ? "a" : "b"]);
         }
 
         Assert.That(Poll.Until(() => Connect(_node, "198.18.5.10", 8080, 1)[0].StartsWith('a') && Connect(_node, "198.18.5.11", 8080, 1)[0].StartsWith('b'), TimeSpan.FromSeconds(20)),
@@ -89,8 +116,9 @@ public class ServiceTrafficTests
                 [Web] = [new(IPAddress.Parse("198.18.5.10"), 8080), new(IPAddress.Parse("198.18.5.11"), 8080)],
                 [Empty] = [],
                 [Self] = [new(IPAddress.Parse("198.18.5.10"), 8080)],
+                [Resolver] = [new(IPAddress.Parse("198.18.5.10"), 5353), new(IPAddress.Parse("198.18.5.11"), 5353)],
             },
-            [Web.ClusterIP, Empty.ClusterIP, Self.ClusterIP]), CancellationToken.None);
+            [Web.ClusterIP, Empty.ClusterIP, Self.ClusterIP, Resolver.ClusterIP]), CancellationToken.None);
     }
 
     [OneTimeTearDown]
@@ -119,6 +147,17 @@ public class ServiceTrafficTests
 
         Assert.That(answers, Has.Length.EqualTo(40));
         Assert.That(answers, Has.All.Matches<string>(a => a is "a 198.18.5.20" or "b 198.18.5.20"), string.Join('\n', answers));
+        Assert.That(answers.Distinct().Count(), Is.EqualTo(2), "both endpoints are picked");
+    }
+
+    [Test]
+    public void UDP_datagrams_from_a_pod_reach_both_endpoints_and_the_replies_come_back_from_the_ClusterIP()
+    {
+        string[] answers = _client.Exec("/usr/bin/python3", "-c", UdpClient, "198.19.0.26", "53", "30").StdOut
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        Assert.That(answers, Has.Length.EqualTo(30));
+        Assert.That(answers, Has.All.Matches<string>(a => a is "a 198.18.5.20 from 198.19.0.26" or "b 198.18.5.20 from 198.19.0.26"), string.Join('\n', answers));
         Assert.That(answers.Distinct().Count(), Is.EqualTo(2), "both endpoints are picked");
     }
 
