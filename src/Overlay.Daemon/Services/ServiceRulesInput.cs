@@ -1,0 +1,30 @@
+using System.Net;
+using Overlay.Core.Services;
+
+namespace Overlay.Daemon.Services;
+
+/// <summary>What clients connect to: a ClusterIP, a protocol and a service port.</summary>
+public readonly record struct Frontend(IPAddress ClusterIP, ServiceProtocol Protocol, int Port);
+
+/// <summary>Where a connection to a frontend goes: an endpoint's address and its target port.</summary>
+public readonly record struct Backend(IPAddress Address, int Port);
+
+/// <summary>
+/// Everything the rules need. A frontend with an empty backend list is a service with no endpoints (reject).
+/// <see cref="ClusterIPs"/> are the addresses services hold (a ClusterIP of a service whose ports are all
+/// without endpoints is still held: its connections are refused, not dropped).
+/// </summary>
+public sealed record ServiceRulesInput(
+    IPNetwork ServiceNetwork,
+    IReadOnlyList<IPNetwork> PodNetworks,
+    IReadOnlyDictionary<Frontend, IReadOnlyList<Backend>> Frontends,
+    IReadOnlyCollection<IPAddress> ClusterIPs);
+
+/// <summary>
+/// What one <see cref="ServiceTable.ApplyAsync"/> did: element operations sent, transactions committed, whether it
+/// loaded the whole table, and the backends no frontend uses any more (the caller deletes their UDP conntrack entries).
+/// </summary>
+public sealed record ServiceApplyResult(int ElementsAdded, int ElementsRemoved, int Transactions, bool FullLoad, IReadOnlyCollection<Backend> StaleBackends)
+{
+    public static readonly ServiceApplyResult Unchanged = new(0, 0, 0, false, []);
+}
