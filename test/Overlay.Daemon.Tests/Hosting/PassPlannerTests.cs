@@ -189,4 +189,13 @@ public class PassPlannerTests
             }
         }
     }
+
+    [Test]
+    public void Pods_are_published_when_the_pods_folder_changed_the_own_lease_moved_or_a_pass_failed()
+    {
+        Assert.That(PassPlanner.Plan(Triggers.PodFiles, Quiet).PublishPods, Is.True);
+        Assert.That(PassPlanner.Plan(Triggers.OwnLease, new PlannerState(OwnLeaseMoved: true)).PublishPods, Is.True, "a new node value");
+        Assert.That(PassPlanner.Plan(Triggers.Retry, Quiet).PublishPods, Is.True);
+        Assert.That(PassPlanner.Plan(Triggers.OwnLease, Quiet).PublishPods, Is.False, "a renewal changes nothing for the pods");
+    }
 }

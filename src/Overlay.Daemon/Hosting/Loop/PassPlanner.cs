@@ -51,6 +51,9 @@ public readonly record struct PassPlan
 
     /// <summary>Things are quiet after activity: give memory the burst left committed back.</summary>
     public bool TrimHeap { get; init; }
+
+    /// <summary>Make etcd hold the pods folder's pods (with this node's current subnet as their node).</summary>
+    public bool PublishPods { get; init; }
 }
 
 /// <summary>
@@ -102,6 +105,7 @@ public static class PassPlanner
             WriteSubnetFile = follow || retry,
             UpdateStatus = (kinds & (Triggers.OwnLease | Triggers.Housekeeping)) != 0,
             TrimHeap = (kinds & Triggers.Housekeeping) != 0 && state.AllocatedSinceTrim >= TrimAfterBytes && state.QuietFor >= QuietPeriod,
+            PublishPods = (kinds & Triggers.PodFiles) != 0 || follow || retry,
         };
     }
 }

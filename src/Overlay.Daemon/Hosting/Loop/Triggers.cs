@@ -38,6 +38,9 @@ public enum Triggers
 
     /// <summary>The housekeeping tick (status line, giving memory back once things are quiet).</summary>
     Housekeeping = 1 << 9,
+
+    /// <summary>The pods folder changed (a CNI ADD or DEL), or its periodic rescan.</summary>
+    PodFiles = 1 << 10,
 }
 
 /// <summary>One wake-up: its kind, and for <see cref="Triggers.Leases"/> the update and when it arrived.</summary>
