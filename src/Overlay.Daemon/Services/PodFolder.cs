@@ -11,7 +11,7 @@ public sealed record PodFolderScan(IReadOnlyDictionary<string, PodRecord> Pods, 
 /// <summary>
 /// The pods folder the CNI plugin writes (<c>&lt;ns&gt;_&lt;name&gt;.json</c>, one per pod on this node). Files whose name
 /// starts with '.' (AtomicFile's temp files) or does not end in <c>.json</c> are not looked at; a file whose content
-/// is not a pod, or another pod than its name says, is reported, never fatal.
+/// is not a pod, or another pod than its name says, or that cannot be read, is reported, never fatal.
 /// </summary>
 public static class PodFolder
 {
@@ -26,6 +26,7 @@ public static class PodFolder
         }
 
         var files = new List<(string Path, string? Text)>();
+        var unreadable = new List<PodFileProblem>();
         foreach (string path in Directory.EnumerateFiles(folder))
         {
             if (!IsPodFileName(Path.GetFileName(path)))
@@ -41,9 +42,14 @@ public static class PodFolder
             {
                 // Removed by a DEL between the listing and the read: it is gone, as the next scan will say.
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                unreadable.Add(new PodFileProblem(path, $"cannot read it: {e.Message}"));
+            }
         }
 
-        return Parse(files);
+        PodFolderScan scan = Parse(files);
+        return unreadable.Count == 0 ? scan : scan with { Malformed = [.. scan.Malformed, .. unreadable] };
     }
 
     /// <summary>The pure part of <see cref="Read"/>: file paths and contents to pods and problems, ordered by path.</summary>

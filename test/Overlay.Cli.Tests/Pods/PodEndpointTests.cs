@@ -51,6 +51,7 @@ public sealed class PodEndpointTests
     public async Task RemovePods()
     {
         cluster?.AttachLogsIfFailed();
+        Node.KillDaemon();
         foreach (string pod in pods)
         {
             await Cli.RunAsync("pod", "rm", pod, "--pod-state-dir", State);
@@ -66,7 +67,6 @@ public sealed class PodEndpointTests
         }
 
         pods.Clear();
-        Node.KillDaemon();
         Directory.Delete(folder, recursive: true);
     }
 
@@ -155,6 +155,50 @@ public sealed class PodEndpointTests
             watch.WaitForExit(5000);
             cluster.Etcd.Etcdctl("del", key + "-sentinel");
         }
+    }
+
+    [Test]
+    public async Task At_start_overlayd_deletes_this_nodes_pod_keys_that_have_no_file_and_skips_a_bad_file_with_one_warning()
+    {
+        StartDaemon();
+        string node = Node.LeaseSubnet.Replace('/', '-');
+        Node.KillDaemon();
+        string gone = PodKey("shop", "removed-while-down");
+        string elsewhere = PodKey("shop", "on-another-node");
+        cluster.Etcd.Etcdctl("put", gone, $$"""{"namespace":"shop","name":"removed-while-down","node":"{{node}}","ips":["198.18.200.9"]}""").EnsureSuccess();
+        cluster.Etcd.Etcdctl("put", elsewhere, """{"namespace":"shop","name":"on-another-node","node":"198.18.201.0-24","ips":["198.18.201.9"]}""").EnsureSuccess();
+        string podsDir = Path.Combine(Node.Folder, "pods");
+        Directory.CreateDirectory(podsDir);
+        string bad = Path.Combine(podsDir, "shop_broken.json");
+        File.WriteAllText(bad, "{not a pod");
+        File.WriteAllText(Path.Combine(podsDir, "shop_kept.json"), $$$"""{"namespace":"shop","name":"kept","node":"{{{node}}}","ips":["198.18.200.10"],"labels":{"app":"web"}}""");
+        try
+        {
+            StartDaemon();
+
+            Assert.That(Poll.Until(() => Stored(gone) is null && Stored(PodKey("shop", "kept")) is not null, TimeSpan.FromSeconds(15)), Is.True, "the stale key goes, the file's pod comes");
+            Assert.That(Stored(elsewhere), Is.Not.Null, "another node's pod is not this node's to delete");
+            await Task.Delay(TimeSpan.FromSeconds(6)); // past a rescan, which must not warn again
+            Assert.That(CountOf(Node.DaemonOutput, $"pods: skipping {bad}: not a pod"), Is.EqualTo(1), Node.DaemonOutput);
+            Assert.That(Node.Daemon!.HasExited, Is.False);
+        }
+        finally
+        {
+            File.Delete(bad);
+            File.Delete(Path.Combine(podsDir, "shop_kept.json"));
+            cluster.Etcd.Etcdctl("del", elsewhere);
+        }
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private void StartDaemon(params string[] args)
