@@ -1,13 +1,17 @@
 using Overlay.Cni.Config;
 using Overlay.Cni.Delegation;
+using Overlay.Cni.Pods;
 using Overlay.Cni.Protocol;
+using Overlay.Core.Leases;
+using Overlay.Core.Services;
 
 namespace Overlay.Cni;
 
 /// <summary>
 /// One CNI invocation: ADD renders the delegate config from subnet.env, keeps it in dataDir and runs the
-/// delegate; CHECK and DEL run the delegate with the config kept at ADD time. Failures go to stdout as CNI
-/// error JSON with exit code 1.
+/// delegate; CHECK and DEL run the delegate with the config kept at ADD time. A Kubernetes pod (K8S_POD_NAMESPACE
+/// and K8S_POD_NAME in CNI_ARGS) also gets its record in the pods folder on ADD, removed on DEL, which the node's
+/// overlayd publishes to etcd. Failures go to stdout as CNI error JSON with exit code 1.
 /// </summary>
 public static class CniPlugin
 {
@@ -61,9 +65,40 @@ public static class CniPlugin
     {
         NodeSubnet subnet = NodeSubnet.Read(config.SubnetFile);
         string delegateJson = DelegateConfig.Render(config, subnet);
+
+        // Checked before anything is made, so that a bad name or label leaves nothing to undo.
+        PodIdentity? pod = PodIdentity.FromCniArgs(request.Args);
+        IReadOnlyDictionary<string, string> labels = PodLabelArgs.Read(config.Args);
+
         // Saved before the delegate runs: if it fails halfway, the runtime's DEL still finds what to undo.
         store.Save(request.ContainerId, delegateJson);
-        return RunDelegate(request, "ADD", delegateJson, config, stderr);
+        string result = RunDelegate(request, "ADD", delegateJson, config, stderr);
+        if (pod is not null)
+        {
+            WritePod(request, config, subnet, pod, labels, result, stderr);
+        }
+
+        return result;
+    }
+
+    private static void WritePod(CniRequest request, NetworkConfig config, NodeSubnet subnet, PodIdentity pod, IReadOnlyDictionary<string, string> labels, string result, TextWriter stderr)
+    {
+        IReadOnlyList<System.Net.IPAddress> addresses = PodFile.AddressesOf(result);
+        if (addresses.Count == 0)
+        {
+            stderr.WriteLine($"overlay: the delegate's result has no address; pod {pod.Namespace}/{pod.Name} is not recorded in {config.PodsDir}");
+            return;
+        }
+
+        var record = new PodRecord
+        {
+            Namespace = pod.Namespace,
+            Name = pod.Name,
+            Node = new SubnetKey(subnet.Subnet, subnet.IPv6Subnet).ToString(),
+            Addresses = addresses,
+            Labels = labels,
+        };
+        new PodFile(config.PodsDir, config.DataDir).Write(request.ContainerId, pod, record);
     }
 
     private static string? Check(CniRequest request, NetworkConfig config, DelegateStore store, TextWriter stderr)
@@ -82,6 +117,9 @@ public static class CniPlugin
 
     private static string? Del(CniRequest request, NetworkConfig config, DelegateStore store, TextWriter stderr)
     {
+        // The pod leaves the registry first: its endpoints stop taking connections before its interface goes.
+        new PodFile(config.PodsDir, config.DataDir).Remove(request.ContainerId, PodIdentityOrNull(request.Args));
+
         // Nothing stored: never added here, or deleted already. DEL must succeed then.
         if (store.Load(request.ContainerId) is not { } delegateJson)
         {
@@ -91,6 +129,19 @@ public static class CniPlugin
         RunDelegate(request, "DEL", delegateJson, config, stderr);
         store.Remove(request.ContainerId);
         return null;
+    }
+
+    /// <summary>DEL must not fail over a name ADD would have refused: such a pod has no file.</summary>
+    private static PodIdentity? PodIdentityOrNull(string? args)
+    {
+        try
+        {
+            return PodIdentity.FromCniArgs(args);
+        }
+        catch (CniException)
+        {
+            return null;
+        }
     }
 
     private static string RunDelegate(CniRequest request, string command, string delegateJson, NetworkConfig config, TextWriter stderr)

@@ -29,8 +29,11 @@ internal static class CniInvocation
     /// <summary>overlayctl's own folder first (the plugin ships beside it), then the usual plugin folders.</summary>
     public static string DefaultPath => string.Join(':', AppContext.BaseDirectory.TrimEnd('/'), "/opt/cni/bin", "/usr/lib/cni");
 
-    /// <summary>The network config on the plugin's stdin: type "overlay" with the subnet file and the state folders.</summary>
-    public static JsonElement NetworkConfig(string subnetFile, string dataDir, string? ipamDataDir)
+    /// <summary>
+    /// The network config on the plugin's stdin: type "overlay" with the subnet file and the state folders, and the
+    /// pod's labels as a runtime hands them in (the CNI conventions' <c>"args": {"cni": {"labels": [...]}}</c>).
+    /// </summary>
+    public static JsonElement NetworkConfig(string subnetFile, string dataDir, string? ipamDataDir, IReadOnlyDictionary<string, string>? labels = null)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -46,6 +49,24 @@ internal static class CniInvocation
                 // Merged by the plugin over the host-local IPAM it generates.
                 json.WriteStartObject("ipam");
                 json.WriteString("dataDir", ipamDataDir);
+                json.WriteEndObject();
+            }
+
+            if (labels is { Count: > 0 })
+            {
+                json.WriteStartObject("args");
+                json.WriteStartObject("cni");
+                json.WriteStartArray("labels");
+                foreach ((string key, string value) in labels.OrderBy(l => l.Key, StringComparer.Ordinal))
+                {
+                    json.WriteStartObject();
+                    json.WriteString("key", key);
+                    json.WriteString("value", value);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
                 json.WriteEndObject();
             }
 
@@ -110,6 +131,7 @@ internal static class CniInvocation
             ["CNI_NETNS"] = pod.Netns,
             ["CNI_IFNAME"] = pod.IfName,
             ["CNI_PATH"] = pod.CniPath,
+            ["CNI_ARGS"] = CniArgs(pod),
         };
 
         ChildProcessResult result;
@@ -135,6 +157,10 @@ internal static class CniInvocation
 
         return result.StandardOutput;
     }
+
+    /// <summary>The pod as kubelet's runtimes name it, so the plugin records it in the pods folder for overlayd.</summary>
+    public static string CniArgs(PodRecord pod) =>
+        $"IgnoreUnknown=1;K8S_POD_NAMESPACE={pod.NamespaceOrDefault};K8S_POD_NAME={pod.Name};K8S_POD_INFRA_CONTAINER_ID={pod.ContainerId}";
 
     /// <summary>A CNI error's msg and details ({"code":7,"msg":"...","details":"..."}), else what the plugin printed.</summary>
     private static string DescribeError(string stdout, string stderr)

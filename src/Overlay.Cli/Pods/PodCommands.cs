@@ -36,9 +36,12 @@ internal static class PodCommands
             NetworkConfig = CniInvocation.NetworkConfig(
                 c.Flag(PodFlags.SubnetFile) ?? SubnetEnv.DefaultPath,
                 c.Flag(PodFlags.CniDataDir) ?? CniInvocation.DefaultDataDir,
-                c.Flag(PodFlags.IpamDataDir)),
+                c.Flag(PodFlags.IpamDataDir),
+                plan.Labels),
             EtcDir = PodFiles.FolderOf(name),
             Created = c.Now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            Namespace = plan.Namespace,
+            Labels = plan.Labels,
         };
         _ = CniInvocation.FindPlugin(pod.CniPath);
 
@@ -139,10 +142,11 @@ internal static class PodCommands
             return Task.FromResult(OverlayCtl.Done);
         }
 
-        var table = new TableWriter("NAME", "NODE", "IP");
+        var table = new TableWriter("NAMESPACE", "NAME", "NODE", "IP", "LABELS");
         foreach (PodRecord pod in pods)
         {
-            table.Add(pod.Name, pod.Node, pod.Ip ?? "<none>");
+            string labels = pod.Labels is { Count: > 0 } l ? string.Join(",", l.OrderBy(x => x.Key, StringComparer.Ordinal).Select(x => $"{x.Key}={x.Value}")) : "<none>";
+            table.Add(pod.NamespaceOrDefault, pod.Name, pod.Node, pod.Ip ?? "<none>", labels);
         }
 
         table.WriteTo(c.Out);
@@ -178,18 +182,49 @@ internal static class PodCommands
             List<HostAlias> aliases = c.Values(PodFlags.HostAlias).Select(HostAlias.Parse).ToList();
             ResolvConf nodeResolv = policy == DnsPolicy.None ? ResolvConf.Empty : ReadNodeResolvConf(c);
             string resolvConf = PodDns.Render(policy, inputs, nodeResolv);
+            if (!Overlay.Core.Services.PodLabels.IsValidNamespace(inputs.Namespace, out string namespaceProblem))
+            {
+                throw new InvalidPodSpecException($"flag --namespace: {namespaceProblem}");
+            }
+
+            IReadOnlyDictionary<string, string> labels = ParseLabels(c.Values(PodFlags.Label));
 
             if (!File.Exists(nodeNetns))
             {
                 throw new CommandFailedException($"node namespace {nodeNetns} does not exist (--node {node})");
             }
 
-            return new PodPlan(node, nodeNetns, resolvConf, aliases);
+            return new PodPlan(node, nodeNetns, resolvConf, aliases, inputs.Namespace, labels);
         }
         catch (InvalidPodSpecException e)
         {
             throw new UsageException(e.Message) { CommandPath = command };
         }
+    }
+
+    /// <summary>Each --label KEY=VALUE, checked as Kubernetes checks labels; a later one of the same key wins.</summary>
+    internal static IReadOnlyDictionary<string, string> ParseLabels(IEnumerable<string> given)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string label in given)
+        {
+            int equals = label.IndexOf('=', StringComparison.Ordinal);
+            if (equals < 0)
+            {
+                throw new InvalidPodSpecException($"flag --label: '{label}' is not KEY=VALUE");
+            }
+
+            string key = label[..equals];
+            string value = label[(equals + 1)..];
+            if (!Overlay.Core.Services.PodLabels.IsValidKey(key, out string reason) || !Overlay.Core.Services.PodLabels.IsValidValue(value, out reason))
+            {
+                throw new InvalidPodSpecException($"flag --label: {reason}");
+            }
+
+            labels[key] = value;
+        }
+
+        return labels;
     }
 
     private static ResolvConf ReadNodeResolvConf(CliContext c)
@@ -269,4 +304,4 @@ internal static class PodCommands
     }, what);
 }
 
-internal sealed record PodPlan(string Node, string NodeNetns, string ResolvConf, IReadOnlyList<HostAlias> Aliases);
+internal sealed record PodPlan(string Node, string NodeNetns, string ResolvConf, IReadOnlyList<HostAlias> Aliases, string Namespace, IReadOnlyDictionary<string, string> Labels);

@@ -15,7 +15,9 @@ internal static class PodFlags
 
     public static readonly Option<string> ClusterDomain = Value("cluster-domain", "DOMAIN", "the cluster's DNS domain (default cluster.local)");
 
-    public static readonly Option<string> Namespace = Value("namespace", "NS", "the pod's Kubernetes namespace, for ClusterFirst's first search domain (default default)");
+    public static readonly Option<string> Namespace = Value("namespace", "NS", "the pod's Kubernetes namespace: K8S_POD_NAMESPACE for the CNI plugin and ClusterFirst's first search domain (default default)");
+
+    public static readonly Option<string[]> Label = Repeatable("label", "KEY=VALUE", "a label of the pod, handed to the CNI plugin in args.cni.labels; services select pods by them (repeatable)");
 
     public static readonly Option<string[]> Nameserver = Repeatable("nameserver", "IP", "a nameserver after the policy's, at most 3 in all (repeatable)");
 
@@ -40,8 +42,8 @@ internal static class PodFlags
         DnsPolicy.CompletionSources.Add("ClusterFirst", "Default", "None");
         return CommandLine.Group("pod", "pod sandboxes for trying a node by hand (need root, no etcd; see docs/pods.md)", ["pods"],
             CommandLine.Leaf("run", "create a pod: a network namespace attached through the CNI plugin, with resolv.conf, hosts and nsswitch.conf",
-                "overlayctl pod run web-1 --node node1 --cluster-dns 198.18.255.10 --host-alias 198.51.100.7=db", PodCommands.RunAsync,
-                Name(), Node, SubnetFile, DnsPolicy, ClusterDns, ClusterDomain, Namespace, Nameserver, Search, DnsOption, HostAlias,
+                "overlayctl pod run web-1 --node node1 --namespace shop --label app=web --cluster-dns 198.18.255.10", PodCommands.RunAsync,
+                Name(), Node, SubnetFile, DnsPolicy, ClusterDns, ClusterDomain, Namespace, Label, Nameserver, Search, DnsOption, HostAlias,
                 NodeResolvConf, CniDataDir, IpamDataDir, CommandLine.Output("pod run", "table", "json"), CniPath, PodStateDir),
             CommandLine.Leaf("rm", "delete a pod: CNI DEL in its node (--cni-path overrides the recorded one), its namespace, its /etc/netns folder",
                 "overlayctl pod rm web-1", PodCommands.RemoveAsync,

@@ -52,6 +52,17 @@ internal sealed record PodRecord
     /// <summary>RFC 3339, UTC, whole seconds.</summary>
     [JsonPropertyName("created")]
     public required string Created { get; init; }
+
+    /// <summary>The pod's Kubernetes namespace (K8S_POD_NAMESPACE); null in records written before namespaces were passed.</summary>
+    [JsonPropertyName("namespace")]
+    public string? Namespace { get; init; }
+
+    /// <summary>The pod's labels, as handed to the plugin in args.cni.labels.</summary>
+    [JsonPropertyName("labels")]
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+
+    [JsonIgnore]
+    public string NamespaceOrDefault => Namespace ?? PodDns.DefaultNamespace;
 }
 
 internal sealed record PodListJson([property: JsonPropertyName("pods")] IReadOnlyList<PodRecord> Pods);

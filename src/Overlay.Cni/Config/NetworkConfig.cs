@@ -24,6 +24,14 @@ public sealed record NetworkConfig
 
     public string DataDir { get; init; } = DefaultDataDir;
 
+    /// <summary>Where ADD writes the pod's record for overlayd; default: the subnet file's folder + <c>/pods</c>.</summary>
+    public string? PodsDirSetting { get; init; }
+
+    public string PodsDir => PodsDirSetting ?? DefaultPodsDir(SubnetFile);
+
+    /// <summary>The CNI conventions' <c>args</c> object (<c>args.cni.labels</c>: the pod's labels); read by ADD only.</summary>
+    public JsonElement? Args { get; init; }
+
     /// <summary>Members for the delegate plugin's config; they win over what subnet.env gives.</summary>
     public JsonElement? Delegate { get; init; }
 
@@ -74,6 +82,8 @@ public sealed record NetworkConfig
                 Type = OptionalString(root, "type") ?? "",
                 SubnetFile = NonEmpty(root, "subnetFile") ?? SubnetEnv.DefaultPath,
                 DataDir = NonEmpty(root, "dataDir") ?? DefaultDataDir,
+                PodsDirSetting = NonEmpty(root, "podsDir"),
+                Args = OptionalObject(root, "args"),
                 Delegate = OptionalObject(root, "delegate"),
                 Ipam = OptionalObject(root, "ipam"),
                 RuntimeConfig = OptionalObject(root, "runtimeConfig"),
@@ -81,6 +91,9 @@ public sealed record NetworkConfig
             };
         }
     }
+
+    /// <summary>overlayd's <c>--pods-dir</c> has the same default, so the two meet without being told.</summary>
+    public static string DefaultPodsDir(string subnetFile) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(subnetFile)) ?? "/", "pods");
 
     private static string? NonEmpty(JsonElement root, string name) => OptionalString(root, name) is { Length: > 0 } value ? value : null;
 

@@ -39,6 +39,11 @@ public static class DelegateConfig
         if (type == DefaultType)
         {
             members.Add(new("isGateway", json => json.WriteBooleanValue(true)));
+
+            // A pod reaching itself through its service comes back out of the port it left by; the bridge drops
+            // that unless the port is in hairpin mode. flannel's plugin leaves this to its config (kube-flannel.yml's
+            // delegate says "hairpinMode": true); here it is the default, and the delegate may still turn it off.
+            members.Add(new("hairpinMode", json => json.WriteBooleanValue(true)));
         }
 
         // A delegate.ipam object is merged member by member over the top-level "ipam", not swapped in whole.

@@ -17,6 +17,8 @@ public sealed class DaemonStatus
     private long _reconcileTicks;
     private long _lastReconcileTicks;
     private long _skippedLeases;
+    private long _podsPublished;
+    private long _podFilesSkipped;
     private long _leaseExpiryUnixMs = long.MinValue;
     private long _watchLagTicks;
     private long _services = -1;
@@ -42,6 +44,13 @@ public sealed class DaemonStatus
     {
         Interlocked.Exchange(ref _peers, count);
         Interlocked.Exchange(ref _skippedLeases, skipped);
+    }
+
+    /// <summary>This node's pods in etcd, and files of the pods folder that are not pods.</summary>
+    public void SetPods(int published, int skipped)
+    {
+        Interlocked.Exchange(ref _podsPublished, published);
+        Interlocked.Exchange(ref _podFilesSkipped, skipped);
     }
 
     public void AddRepairs(int count) => Interlocked.Add(ref _repairs, count);
@@ -91,6 +100,8 @@ public sealed class DaemonStatus
         Metric(text, "overlay_lease_expiry_seconds", "gauge", "Seconds until this node's lease expires (+Inf for a reservation, NaN before the first lease).", expirySeconds);
         Metric(text, "overlay_peers_programmed", "gauge", "Remote nodes whose route, neighbour and FDB entry are programmed.", PeersProgrammed);
         Metric(text, "overlay_leases_skipped", "gauge", "Leases in etcd that cannot be programmed (bad value, other backend, overlap).", Interlocked.Read(ref _skippedLeases));
+        Metric(text, "overlay_pods_published", "gauge", "This node's pods put in etcd from the pods folder.", Interlocked.Read(ref _podsPublished));
+        Metric(text, "overlay_pod_files_skipped", "gauge", "Files of the pods folder skipped because they are not pod records.", Interlocked.Read(ref _podFilesSkipped));
         Metric(text, "overlay_repairs_total", "counter", "Kernel entries re-created or removed because the kernel differed from etcd.", Repairs);
         Metric(text, "overlay_etcd_errors_total", "counter", "Failed etcd calls (each retried).", _etcdFailures?.Invoke() ?? 0);
         text.Append("# HELP overlay_reconcile_duration_seconds Time to compare the kernel with etcd and apply the difference.\n# TYPE overlay_reconcile_duration_seconds summary\n");

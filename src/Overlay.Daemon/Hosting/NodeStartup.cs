@@ -14,6 +14,7 @@ using Overlay.Daemon.Hosting.Loop;
 using Overlay.Daemon.Masquerade;
 using Overlay.Daemon.Options;
 using Overlay.Daemon.Reconciliation;
+using Overlay.Daemon.Services;
 using Overlay.Daemon.SubnetFile;
 using Overlay.Daemon.Underlay;
 using Overlay.Leases;
@@ -180,6 +181,7 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
         Loop.Add(_rules);
         Loop.Add(_subnetFile);
         Loop.Add(new HealthComponent(_status, _systemd, () => Own, _time));
+        PodPublishing.AddTo(Loop, _options, _session!, () => Own, _status, _loggers, _time);
 
         // Sources start now, so that nothing that happens during the first reconcile is missed.
         var leases = new LeaseUpdatesSource(new LeaseWatcher(_session!, _loggers.CreateLogger<LeaseWatcher>()), keeper);

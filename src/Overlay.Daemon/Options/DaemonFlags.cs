@@ -81,6 +81,10 @@ public static class DaemonFlags
             (o, v) => o.ResyncInterval = Duration(v, "resync-interval", TimeSpan.FromSeconds(1))),
         new("machine-id-file", Kind.Text, "machine-id file for the derived identity (default /etc/machine-id; Overlay only)",
             (o, v) => o.MachineIdFile = v),
+        new("pods-dir", Kind.Text, "folder the CNI plugin writes pod records to, published to etcd (default: the subnet file's folder + /pods; Overlay only)",
+            (o, v) => o.PodsDir = NonEmpty(v, "pods-dir", "a folder path")),
+        new("pod-ttl", Kind.Text, "TTL of the etcd lease this node's pods are bound to, e.g. 30s (default 30s; Overlay only)",
+            (o, v) => o.PodTtl = Duration(v, "pod-ttl", TimeSpan.FromSeconds(1))),
         new("help", Kind.Bool, "show this help", (o, v) => o.Help = Boolean(v, "help")),
         new("version", Kind.Bool, "print the version", (o, v) => o.Version = Boolean(v, "version")),
     ];

@@ -44,6 +44,14 @@ public sealed class DaemonOptions
 
     public string? MachineIdFile { get; set; }
 
+    /// <summary>The folder the CNI plugin writes pod records to; null: the subnet file's folder + <c>/pods</c>.</summary>
+    public string? PodsDir { get; set; }
+
+    public string EffectivePodsDir => PodsDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(SubnetFile)) ?? "/", "pods");
+
+    /// <summary>The TTL of the etcd lease this node's pods are bound to: how long a dead node's pods stay endpoints.</summary>
+    public TimeSpan PodTtl { get; set; } = TimeSpan.FromSeconds(30);
+
     public bool Help { get; set; }
 
     public bool Version { get; set; }

@@ -75,6 +75,28 @@ public sealed class PodArgumentTests
             """{"cniVersion":"1.0.0","name":"overlay","type":"overlay","subnetFile":"/run/flannel/subnet.env","dataDir":"/var/lib/cni/flannel","ipam":{"dataDir":"/tmp/ipam"}}"""));
     }
 
+    [Test]
+    public void Labels_go_to_the_plugin_in_args_cni_labels_in_key_order()
+    {
+        string json = CniInvocation.NetworkConfig("/s", "/d", null, new Dictionary<string, string> { ["tier"] = "front", ["app"] = "web" }).GetRawText();
+
+        Assert.That(json, Does.EndWith(""","args":{"cni":{"labels":[{"key":"app","value":"web"},{"key":"tier","value":"front"}]}}}"""));
+    }
+
+    [Test]
+    public void The_pod_is_named_to_the_plugin_in_CNI_ARGS_as_a_runtime_names_it()
+    {
+        var pod = new PodRecord
+        {
+            Name = "web-1", Node = "n1", NodeNetns = "/run/netns/n1", Netns = "/run/netns/web-1", ContainerId = "web-1", IfName = "eth0",
+            CniPath = "/x", NetworkConfig = CniInvocation.NetworkConfig("/s", "/d", null), EtcDir = "/etc/netns/web-1", Created = "2026-11-30T00:00:00Z",
+            Namespace = "shop",
+        };
+
+        Assert.That(CniInvocation.CniArgs(pod), Is.EqualTo("IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-1;K8S_POD_INFRA_CONTAINER_ID=web-1"));
+        Assert.That(CniInvocation.CniArgs(pod with { Namespace = null }), Does.Contain("K8S_POD_NAMESPACE=default;"), "a record from before namespaces");
+    }
+
     // Each of these is refused with exit 2 before anything is created: the node does not even need to exist.
     [TestCase(new[] { "--cluster-dns", "198.18.255.10", "--nameserver", "192.0.2.1", "--nameserver", "192.0.2.2", "--nameserver", "192.0.2.3", "--nameserver", "192.0.2.4" },
         "error: 4 --nameserver given, but a pod has at most 3 nameservers\n")]
@@ -92,6 +114,14 @@ public sealed class PodArgumentTests
         "error: flag --dns-policy: 'Cluster' is not a DNS policy; use ClusterFirst, Default or None\n")]
     [TestCase(new[] { "--dns-policy", "None", "--nameserver", "192.0.2.1", "--dns-option", ":5" },
         "error: DNS option ':5' has no name; an option is NAME or NAME:VALUE (e.g. ndots:2, edns0)\n")]
+    [TestCase(new[] { "--dns-policy", "Default", "--label", "app" },
+        "error: flag --label: 'app' is not KEY=VALUE\n")]
+    [TestCase(new[] { "--dns-policy", "Default", "--label", "app=web", "--label", "-tier=front" },
+        "error: flag --label: label key '-tier' is invalid: its name must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n")]
+    [TestCase(new[] { "--dns-policy", "Default", "--label", "app=web server" },
+        "error: flag --label: label value 'web server' is invalid: it must be empty or 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n")]
+    [TestCase(new[] { "--dns-policy", "Default", "--namespace", "shop.eu" },
+        "error: flag --namespace: namespace 'shop.eu' is not a DNS label (1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit)\n")]
     public async Task Bad_input_is_refused_with_exit_2_and_a_message_naming_the_rule(string[] flags, string message)
     {
         string name = $"{NetworkLab.NamePrefix}{Environment.ProcessId}x0-refused";

@@ -155,25 +155,27 @@ public sealed class PodLifecycleTests
     }
 
     [Test]
-    public async Task Pod_list_shows_each_pod_with_its_node_and_address()
+    public async Task Pod_list_shows_each_pod_with_its_namespace_node_address_and_labels()
     {
         string first = NewPodName();
         string second = NewPodName();
-        await RunPodAsync(first, cluster.Nodes[0], "--cluster-dns", ClusterDns);
+        await RunPodAsync(first, cluster.Nodes[0], "--cluster-dns", ClusterDns, "--namespace", "shop", "--label", "tier=front", "--label", "app=web");
         await RunPodAsync(second, cluster.Nodes[1], "--cluster-dns", ClusterDns);
 
         CliResult table = await Cli.RunAsync("pod", "list", "--pod-state-dir", State);
         CliResult json = await Cli.RunAsync("pod", "list", "--pod-state-dir", State, "-o", "json");
 
         string[] lines = table.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines[0], Does.Match("^NAME +NODE +IP$"));
-        Assert.That(lines[1], Does.Match($"^{first} +{cluster.Nodes[0].Ns.Name} +{Escape(PodAddress(first))}/24$"));
-        Assert.That(lines[2], Does.Match($"^{second} +{cluster.Nodes[1].Ns.Name} +{Escape(PodAddress(second))}/24$"));
+        Assert.That(lines[0], Does.Match("^NAMESPACE +NAME +NODE +IP +LABELS$"));
+        Assert.That(lines[1], Does.Match($"^shop +{first} +{cluster.Nodes[0].Ns.Name} +{Escape(PodAddress(first))}/24 +app=web,tier=front$"));
+        Assert.That(lines[2], Does.Match($"^default +{second} +{cluster.Nodes[1].Ns.Name} +{Escape(PodAddress(second))}/24 +<none>$"));
         using var document = JsonDocument.Parse(json.Out);
         JsonElement listed = document.RootElement.GetProperty("pods")[0];
         Assert.That(listed.GetProperty("name").GetString(), Is.EqualTo(first));
         Assert.That(listed.GetProperty("netns").GetString(), Is.EqualTo("/run/netns/" + first));
         Assert.That(listed.GetProperty("networkConfig").GetProperty("type").GetString(), Is.EqualTo("overlay"));
+        Assert.That(listed.GetProperty("namespace").GetString(), Is.EqualTo("shop"));
+        Assert.That(listed.GetProperty("labels").GetProperty("app").GetString(), Is.EqualTo("web"));
     }
 
     [Test]

@@ -21,7 +21,7 @@ public class DelegateConfigTests
         JsonElement rendered = Render("""{"cniVersion":"1.0.0","name":"podnet","type":"overlay"}""");
 
         Assert.That(rendered.GetRawText(), Is.EqualTo(
-            """{"cniVersion":"1.0.0","name":"podnet","type":"bridge","ipMasq":false,"mtu":1450,"isGateway":true"""
+            """{"cniVersion":"1.0.0","name":"podnet","type":"bridge","ipMasq":false,"mtu":1450,"isGateway":true,"hairpinMode":true"""
             + ""","ipam":{"type":"host-local","ranges":[[{"subnet":"198.18.34.0/24"}]],"routes":[{"dst":"198.18.0.0/16","gw":"198.18.34.1"}]}}"""));
     }
 
@@ -62,6 +62,14 @@ public class DelegateConfigTests
         Assert.That(rendered.GetProperty("type").GetString(), Is.EqualTo("ipvlan"));
         Assert.That(rendered.TryGetProperty("isGateway", out _), Is.False);
         Assert.That(rendered.GetProperty("master").GetString(), Is.EqualTo("eth0"));
+    }
+
+    [Test]
+    public void The_bridge_is_in_hairpin_mode_unless_the_delegate_turns_it_off()
+    {
+        Assert.That(Render("""{"cniVersion":"1.0.0","name":"n"}""").GetProperty("hairpinMode").GetBoolean(), Is.True);
+        Assert.That(Render("""{"cniVersion":"1.0.0","name":"n","delegate":{"hairpinMode":false}}""").GetProperty("hairpinMode").GetBoolean(), Is.False);
+        Assert.That(Render("""{"cniVersion":"1.0.0","name":"n","delegate":{"type":"ipvlan"}}""").TryGetProperty("hairpinMode", out _), Is.False, "not a bridge");
     }
 
     [Test]

@@ -38,7 +38,7 @@ internal static class CniInvocation
     public static string CniPath => $"{TestContext.CurrentContext.TestDirectory}:{SystemPlugins}";
 
     public static CniOutcome Run(string executable, string command, string config, string containerId = "", NetNs? node = null,
-        string? podNetns = null, string ifName = "eth0", string? cniPath = null)
+        string? podNetns = null, string ifName = "eth0", string? cniPath = null, string cniArgs = "")
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -47,7 +47,7 @@ internal static class CniInvocation
             ["CNI_NETNS"] = podNetns ?? "",
             ["CNI_IFNAME"] = ifName,
             ["CNI_PATH"] = cniPath ?? CniPath,
-            ["CNI_ARGS"] = "",
+            ["CNI_ARGS"] = cniArgs,
         };
         var startInfo = node is null ? new ProcessStartInfo(executable) : new ProcessStartInfo("ip", ["netns", "exec", node.Name, executable]);
         startInfo.UseShellExecute = false;

@@ -86,8 +86,10 @@ internal sealed class PodNetwork : IDisposable
         return pod;
     }
 
-    public CniOutcome Run(string command, string containerId, string? config = null) =>
-        CniInvocation.Run(CniInvocation.Overlay, command, config ?? Config(), containerId, Node, Pod(containerId).Path);
+    public string PodsDir => Path.Combine(Folder, "pods");
+
+    public CniOutcome Run(string command, string containerId, string? config = null, string cniArgs = "") =>
+        CniInvocation.Run(CniInvocation.Overlay, command, config ?? Config(), containerId, Node, Pod(containerId).Path, cniArgs: cniArgs);
 
     /// <summary>The addresses host-local holds for this network (its files named by IP).</summary>
     public IReadOnlyList<string> ReservedAddresses()

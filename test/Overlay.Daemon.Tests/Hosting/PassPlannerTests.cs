@@ -169,8 +169,8 @@ public class PassPlannerTests
     [Test]
     public void Every_combination_of_triggers_gets_a_plan_consistent_with_its_parts()
     {
-        // Exhaustive over all 2^11 combinations (services included) and the state flags: the rules every plan must keep.
-        const int all = (int)Triggers.Services << 1;
+        // Exhaustive over all 2^12 combinations (services and pods included) and the state flags: the rules every plan must keep.
+        const int all = (int)Triggers.PodFiles << 1;
         for (int bits = 0; bits < all; bits++)
         {
             var kinds = (Triggers)bits;
@@ -223,5 +223,14 @@ public class PassPlannerTests
 
         Assert.That(plan.ReloadServices, Is.True);
         Assert.That(plan.ApplyServices, Is.False, "the reload includes the changes");
+    }
+
+    [Test]
+    public void Pods_are_published_when_the_pods_folder_changed_the_own_lease_moved_or_a_pass_failed()
+    {
+        Assert.That(PassPlanner.Plan(Triggers.PodFiles, Quiet).PublishPods, Is.True);
+        Assert.That(PassPlanner.Plan(Triggers.OwnLease, new PlannerState(OwnLeaseMoved: true)).PublishPods, Is.True, "a new node value");
+        Assert.That(PassPlanner.Plan(Triggers.Retry, Quiet).PublishPods, Is.True);
+        Assert.That(PassPlanner.Plan(Triggers.OwnLease, Quiet).PublishPods, Is.False, "a renewal changes nothing for the pods");
     }
 }

@@ -143,4 +143,21 @@ public class DaemonFlagsTests
         Assert.That(DaemonFlags.FlagNames, Has.All.Matches<string>(name => help.Contains("--" + name, StringComparison.Ordinal)));
         Assert.That(help, Does.Contain("FLANNELD_"));
     }
+
+    [Test]
+    public void The_pods_folder_is_beside_the_subnet_file_and_their_TTL_is_30_seconds_unless_told()
+    {
+        Assert.That(Parse().EffectivePodsDir, Is.EqualTo("/run/flannel/pods"));
+        Assert.That(Parse("--subnet-file", "/tmp/n1/subnet.env").EffectivePodsDir, Is.EqualTo("/tmp/n1/pods"));
+        Assert.That(Parse("--pods-dir", "/var/run/pods").EffectivePodsDir, Is.EqualTo("/var/run/pods"));
+        Assert.That(Parse().PodTtl, Is.EqualTo(TimeSpan.FromSeconds(30)));
+        Assert.That(Parse("--pod-ttl=3s").PodTtl, Is.EqualTo(TimeSpan.FromSeconds(3)));
+        Assert.That(DaemonFlags.Parse([], new Dictionary<string, string?> { ["OVERLAYD_POD_TTL"] = "1m" }).PodTtl, Is.EqualTo(TimeSpan.FromMinutes(1)));
+    }
+
+    [Test]
+    public void A_pod_TTL_under_a_second_is_refused_naming_the_flag()
+    {
+        Assert.That(Refused(["--pod-ttl", "500ms"]), Does.StartWith("flag --pod-ttl: '500ms' is too short"));
+    }
 }

@@ -71,6 +71,9 @@ public readonly record struct PassPlan
 
     /// <summary>The slow check that every element of the service rules is there.</summary>
     public bool CheckServicesComplete { get; init; }
+
+    /// <summary>Make etcd hold the pods folder's pods (with this node's current subnet as their node).</summary>
+    public bool PublishPods { get; init; }
 }
 
 /// <summary>
@@ -128,6 +131,7 @@ public static class PassPlanner
             ReloadServices = reloadServices,
             CheckServices = services && !reloadServices && (kinds & Triggers.Rules) != 0,
             CheckServicesComplete = services && !reloadServices && (kinds & Triggers.Resync) != 0 && state.ServicesCompleteCheckDue,
+            PublishPods = (kinds & Triggers.PodFiles) != 0 || follow || retry,
         };
     }
 }

@@ -41,6 +41,9 @@ public enum Triggers
 
     /// <summary>The service registry changed: services or pods in etcd (<see cref="PrefixUpdate"/>s ride along).</summary>
     Services = 1 << 10,
+
+    /// <summary>The pods folder changed (a CNI ADD or DEL), or its periodic rescan.</summary>
+    PodFiles = 1 << 11,
 }
 
 /// <summary>

@@ -1,0 +1,232 @@
+using System.Net;
+using System.Net.Sockets;
+using Overlay.Core.Services;
+using Overlay.Leases.Watching;
+
+namespace Overlay.Daemon.Services;
+
+/// <summary>A value under the registry's prefixes that could not be read: skipped, counted and logged; the last good value stays.</summary>
+public readonly record struct SkippedRegistryEntry(string Key, string Reason);
+
+/// <summary>
+/// The service registry as one node sees it: the services and pods from etcd, and from them the frontends the
+/// service rules need (<see cref="Desired"/>). Pure: fed with <see cref="PrefixUpdate"/>s, it keeps each service's
+/// frontends and recomputes only the services a change touches (a pod change: the services of its namespace whose
+/// selector matches its old or new labels), so a change costs the same at 10 or 10,000 services.
+/// </summary>
+public sealed class ServiceCatalog
+{
+    private static readonly IReadOnlyList<Backend> NoBackends = [];
+
+    private readonly string _prefix;
+    private readonly string _servicesPrefix;
+    private readonly string _podsPrefix;
+    private readonly Dictionary<string, ServiceSpec> _services = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PodRecord> _pods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _servicesByNamespace = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _podsByNamespace = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(Frontend Frontend, IReadOnlyList<Backend> Backends)>> _frontends = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
+    private long _skipped;
+
+    /// <param name="prefix">The etcd prefix without a trailing slash (<c>/coreos.com/network</c>).</param>
+    public ServiceCatalog(string prefix)
+    {
+        _prefix = prefix;
+        _servicesPrefix = RegistryKeys.ServicesPrefix(prefix);
+        _podsPrefix = RegistryKeys.PodsPrefix(prefix);
+    }
+
+    public int ServiceCount => _services.Count;
+
+    public int PodCount => _pods.Count;
+
+    /// <summary>Values skipped so far because they could not be read.</summary>
+    public long SkippedCount => _skipped;
+
+    public IEnumerable<ServiceSpec> Services => _services.Values;
+
+    public IEnumerable<PodRecord> Pods => _pods.Values;
+
+    /// <summary>Takes in one registry update; returns the entries it had to skip.</summary>
+    public IReadOnlyList<SkippedRegistryEntry> Apply(PrefixUpdate update)
+    {
+        List<SkippedRegistryEntry>? skipped = null;
+        foreach (KeyChange change in update.Changes)
+        {
+            if (Apply(change) is { } bad)
+            {
+                (skipped ??= []).Add(bad);
+                _skipped++;
+            }
+        }
+
+        return (IReadOnlyList<SkippedRegistryEntry>?)skipped ?? [];
+    }
+
+    /// <summary>
+    /// Every frontend of the IPv4 ClusterIPs with its backends (none: the service has no endpoints), and every
+    /// ClusterIP held; a fresh copy, so the rules' edge may keep it as "what was applied".
+    /// </summary>
+    public ServiceRulesInput Desired(IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks)
+    {
+        foreach (string stale in _stale)
+        {
+            Recompute(stale);
+        }
+
+        _stale.Clear();
+        var frontends = new Dictionary<Frontend, IReadOnlyList<Backend>>(_frontends.Count * 2);
+        var clusterIPs = new HashSet<IPAddress>();
+        foreach (ServiceSpec service in _services.Values)
+        {
+            if (service.ClusterIP is { } ip && serviceNetwork.Contains(ip))
+            {
+                clusterIPs.Add(ip);
+            }
+        }
+
+        foreach (List<(Frontend Frontend, IReadOnlyList<Backend> Backends)> list in _frontends.Values)
+        {
+            foreach ((Frontend frontend, IReadOnlyList<Backend> backends) in list)
+            {
+                // Two services on one address and port can only come from a hand-made value: the first one read wins.
+                if (serviceNetwork.Contains(frontend.ClusterIP))
+                {
+                    frontends.TryAdd(frontend, backends);
+                }
+            }
+        }
+
+        return new ServiceRulesInput(serviceNetwork, podNetworks, frontends, clusterIPs);
+    }
+
+    private SkippedRegistryEntry? Apply(KeyChange change)
+    {
+        if (change.Key.StartsWith(_servicesPrefix, StringComparison.Ordinal))
+        {
+            return ApplyService(change);
+        }
+
+        if (change.Key.StartsWith(_podsPrefix, StringComparison.Ordinal))
+        {
+            return ApplyPod(change);
+        }
+
+        return null; // another prefix's key: not the catalog's business
+    }
+
+    private SkippedRegistryEntry? ApplyService(KeyChange change)
+    {
+        if (change.IsDeleted)
+        {
+            if (RegistryKeys.TrySplit(change.Key, _servicesPrefix, out string ns, out string name) && _services.Remove(ns + "/" + name))
+            {
+                string id = ns + "/" + name;
+                _servicesByNamespace[ns].Remove(id);
+                _frontends.Remove(id);
+                _stale.Remove(id);
+            }
+
+            return null;
+        }
+
+        if (!ServiceEntries.TryParse(_prefix, change.Key, change.Value!, out ServiceSpec? service, out string reason))
+        {
+            return new SkippedRegistryEntry(change.Key, reason);
+        }
+
+        _services[service.FullName] = service;
+        Index(_servicesByNamespace, service.Namespace).Add(service.FullName);
+        _stale.Add(service.FullName);
+        return null;
+    }
+
+    private SkippedRegistryEntry? ApplyPod(KeyChange change)
+    {
+        if (!RegistryKeys.TrySplit(change.Key, _podsPrefix, out string ns, out string name))
+        {
+            return change.IsDeleted ? null : new SkippedRegistryEntry(change.Key, "not a pod key: expected <prefix>/pods/<namespace>/<name>");
+        }
+
+        string id = ns + "/" + name;
+        PodRecord? pod = null;
+        if (!change.IsDeleted)
+        {
+            if (!PodCodec.TryParse(change.Value!, out pod, out string reason))
+            {
+                return new SkippedRegistryEntry(change.Key, reason);
+            }
+
+            if (pod.Namespace != ns || pod.Name != name)
+            {
+                return new SkippedRegistryEntry(change.Key, $"the value names {pod.FullName}, the key {id}");
+            }
+        }
+
+        _pods.TryGetValue(id, out PodRecord? previous);
+        if (pod is null)
+        {
+            if (previous is null)
+            {
+                return null;
+            }
+
+            _pods.Remove(id);
+            _podsByNamespace[ns].Remove(id);
+        }
+        else
+        {
+            _pods[id] = pod;
+            Index(_podsByNamespace, ns).Add(id);
+        }
+
+        // The services that selected the pod before or select it now.
+        if (_servicesByNamespace.TryGetValue(ns, out HashSet<string>? services))
+        {
+            foreach (string serviceId in services)
+            {
+                ServiceSpec service = _services[serviceId];
+                if ((previous is not null && EndpointSelection.Selects(service, previous)) || (pod is not null && EndpointSelection.Selects(service, pod)))
+                {
+                    _stale.Add(serviceId);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void Recompute(string id)
+    {
+        if (!_services.TryGetValue(id, out ServiceSpec? service))
+        {
+            return;
+        }
+
+        var list = new List<(Frontend, IReadOnlyList<Backend>)>(service.Ports.Count);
+        if (service.ClusterIP is { } clusterIP)
+        {
+            IEnumerable<PodRecord> pods = _podsByNamespace.TryGetValue(service.Namespace, out HashSet<string>? ids)
+                ? ids.Select(p => _pods[p])
+                : [];
+            foreach (PortEndpoints port in EndpointSelection.Endpoints(service, pods, AddressFamily.InterNetwork))
+            {
+                IReadOnlyList<Backend> backends = port.Endpoints.Count == 0 ? NoBackends : port.Endpoints.Select(e => new Backend(e.Address, e.Port)).ToList();
+                list.Add((new Frontend(clusterIP, port.Port.Protocol, port.Port.Port), backends));
+            }
+        }
+
+        _frontends[id] = list;
+    }
+
+    private static HashSet<string> Index(Dictionary<string, HashSet<string>> index, string ns)
+    {
+        if (!index.TryGetValue(ns, out HashSet<string>? set))
+        {
+            index[ns] = set = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        return set;
+    }
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Overlay.Core.Services;
+using Overlay.Daemon.Health;
+using Overlay.Daemon.Hosting.Loop;
+using Overlay.Leases.Watching;
+using Overlay.Netlink;
+
+namespace Overlay.Daemon.Services;
+
+/// <summary>
+/// The service proxy: keeps this node's service rules equal to the registry. Registry updates (services and pods
+/// from etcd) go into the <see cref="ServiceCatalog"/>; each pass applies the difference to the nftables table in
+/// one transaction, deletes the UDP conntrack entries of endpoints that went away, checks a canary every rules
+/// tick and, now and then, the whole table; a changed table is loaded whole again.
+/// </summary>
+public sealed partial class ServicesComponent : INodeComponent, IDisposable
+{
+    /// <summary>How often the slow, complete check of the table runs (at a resync tick).</summary>
+    public static readonly TimeSpan CompleteCheckInterval = TimeSpan.FromMinutes(5);
+
+    private readonly ServiceCatalog _catalog;
+    private readonly ServiceTable _table;
+    private readonly IPNetwork _serviceNetwork;
+    private readonly IReadOnlyList<IPNetwork> _podNetworks;
+    private readonly DaemonStatus _status;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private ConntrackHandle? _conntrack;
+    private DateTimeOffset _lastCompleteCheck;
+    private bool _loaded;
+
+    public ServicesComponent(ServiceCatalog catalog, ServiceTable table, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, DaemonStatus status, TimeProvider time, ILogger logger)
+    {
+        _catalog = catalog;
+        _table = table;
+        _serviceNetwork = serviceNetwork;
+        _podNetworks = podNetworks;
+        _status = status;
+        _time = time;
+        _logger = logger;
+        _lastCompleteCheck = time.GetUtcNow();
+    }
+
+    public string Name => "services";
+
+    public Triggers Wants => Triggers.Services | Triggers.Rules | Triggers.Resync | Triggers.Retry;
+
+    /// <summary>When the rules last matched the registry after a change (a <see cref="Stopwatch"/> timestamp), for benchmarks and metrics.</summary>
+    public long LastAppliedAt { get; private set; }
+
+    public async ValueTask RunPassAsync(TriggerBatch batch, CancellationToken ct)
+    {
+        foreach (PrefixUpdate update in batch.RegistryUpdates)
+        {
+            foreach (SkippedRegistryEntry skipped in _catalog.Apply(update))
+            {
+                LogEntrySkipped(_logger, skipped.Key, skipped.Reason);
+            }
+        }
+
+        bool due = _time.GetUtcNow() - _lastCompleteCheck >= CompleteCheckInterval;
+        PassPlan plan = PassPlanner.Plan(batch, new PlannerState(ServicesManaged: true, ServicesCompleteCheckDue: due));
+        if (plan.ReloadServices || (!_loaded && batch.RegistryUpdates.Count > 0))
+        {
+            await LoadAsync(ct);
+            return;
+        }
+
+        if (plan.ApplyServices && batch.RegistryUpdates.Count > 0)
+        {
+            await ApplyAsync(ct);
+        }
+
+        if (plan.CheckServices && _loaded && !await _table.IsIntactAsync(ct))
+        {
+            LogTableRestored(_logger, "canary");
+            await LoadAsync(ct);
+            _status.AddRepairs(1);
+        }
+
+        if (plan.CheckServicesComplete && _loaded)
+        {
+            _lastCompleteCheck = _time.GetUtcNow();
+            if (!await _table.IsCompleteAsync(ct))
+            {
+                LogTableRestored(_logger, "complete check");
+                await LoadAsync(ct);
+                _status.AddRepairs(1);
+            }
+        }
+    }
+
+    /// <summary>Forgets what was applied and loads the table whole.</summary>
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        _table.Invalidate();
+        _loaded = false;
+        await ApplyAsync(ct);
+        _loaded = true;
+        LogLoaded(_logger, _catalog.ServiceCount, _catalog.PodCount, _catalog.SkippedCount);
+    }
+
+    private async Task ApplyAsync(CancellationToken ct)
+    {
+        ServiceRulesInput desired = _catalog.Desired(_serviceNetwork, _podNetworks);
+        ServiceApplyResult result = await _table.ApplyAsync(desired, ct);
+        LastAppliedAt = Stopwatch.GetTimestamp();
+        ForgetFlows(result.StaleBackends);
+    }
+
+    /// <summary>UDP flows DNATed to an endpoint that no service uses any more would keep going to it: delete them.</summary>
+    private void ForgetFlows(IReadOnlyCollection<Backend> gone)
+    {
+        if (gone.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _conntrack ??= ConntrackHandle.Open();
+            foreach (Backend backend in gone)
+            {
+                int deleted = _conntrack.DeleteUdpFlows(backend.Address, backend.Port);
+                if (deleted > 0)
+                {
+                    LogFlowsDeleted(_logger, deleted, backend.Address, backend.Port);
+                }
+            }
+        }
+        catch (NetlinkException e)
+        {
+            // The rules are right; a stale UDP flow is a lesser harm than failing the pass. Logged, and tried on the next removal.
+            LogFlowsNotDeleted(_logger, e.Message);
+            _conntrack?.Dispose();
+            _conntrack = null;
+        }
+    }
+
+    public void Dispose() => _conntrack?.Dispose();
+
+    [LoggerMessage(1030, LogLevel.Warning, "services: skipped {Key}: {Reason}")]
+    private static partial void LogEntrySkipped(ILogger logger, string key, string reason);
+
+    [LoggerMessage(1031, LogLevel.Information, "services: rules loaded for {Services} services and {Pods} pods ({Skipped} registry values skipped so far)")]
+    private static partial void LogLoaded(ILogger logger, int services, int pods, long skipped);
+
+    [LoggerMessage(1032, LogLevel.Warning, "services: the nftables service table was changed by someone else ({Check}); loading it again")]
+    private static partial void LogTableRestored(ILogger logger, string check);
+
+    [LoggerMessage(1033, LogLevel.Information, "services: deleted {Count} UDP conntrack entries of the removed endpoint {Address}:{Port}")]
+    private static partial void LogFlowsDeleted(ILogger logger, int count, IPAddress address, int port);
+
+    [LoggerMessage(1034, LogLevel.Warning, "services: could not delete UDP conntrack entries: {Error}")]
+    private static partial void LogFlowsNotDeleted(ILogger logger, string error);
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using Overlay.Core.Services;
+using Overlay.Daemon.Services;
+using Overlay.Leases.Watching;
+
+namespace Overlay.Daemon.Tests.Services;
+
+/// <summary>The registry as one node sees it, turned into the frontends of the service rules. Pure: no etcd, no nft.</summary>
+public class ServiceCatalogTests
+{
+    private const string Prefix = "/coreos.com/network";
+    private static readonly IPNetwork ServiceNetwork = IPNetwork.Parse("198.19.0.0/16");
+    private static readonly IReadOnlyList<IPNetwork> PodNetworks = [IPNetwork.Parse("198.18.0.0/16")];
+
+    private readonly ServiceCatalog catalog = new(Prefix);
+
+    [Test]
+    public void A_selector_service_gets_the_ipv4_addresses_of_the_matching_pods_of_its_namespace_at_its_target_port()
+    {
+        Put(Web());
+        Put(Pod("default", "web-1", "198.18.1.5", ("app", "web")));
+        Put(Pod("default", "web-2", "198.18.2.5", ("app", "web"), ("tier", "front")));
+        Put(Pod("default", "db-1", "198.18.3.5", ("app", "db")));
+        Put(Pod("other", "web-9", "198.18.4.5", ("app", "web")));
+
+        ServiceRulesInput desired = catalog.Desired(ServiceNetwork, PodNetworks);
+
+        Assert.That(desired.Frontends[new Frontend(IPAddress.Parse("198.19.0.20"), ServiceProtocol.Tcp, 80)], Is.EqualTo(new[]
+        {
+            new Backend(IPAddress.Parse("198.18.1.5"), 8080),
+            new Backend(IPAddress.Parse("198.18.2.5"), 8080),
+        }));
+        Assert.That(desired.ClusterIPs, Is.EquivalentTo(new[] { IPAddress.Parse("198.19.0.20") }));
+    }
+
+    [Test]
+    public void A_pod_that_loses_its_label_or_goes_away_leaves_the_service_and_one_that_gains_it_joins()
+    {
+        Put(Web());
+        Put(Pod("default", "web-1", "198.18.1.5", ("app", "web")));
+        Put(Pod("default", "web-2", "198.18.2.5", ("app", "web")));
+        Assert.That(BackendsOfWeb(), Has.Count.EqualTo(2));
+
+        Put(Pod("default", "web-1", "198.18.1.5", ("app", "other")));
+        Assert.That(BackendsOfWeb().Select(b => b.Address.ToString()), Is.EqualTo(new[] { "198.18.2.5" }));
+
+        Delete(RegistryKeys.Pod(Prefix, "default", "web-2"));
+        Assert.That(BackendsOfWeb(), Is.Empty, "no endpoints: the frontend stays, with no backend (refused)");
+
+        Put(Pod("default", "web-3", "198.18.3.5", ("app", "web")));
+        Assert.That(BackendsOfWeb().Select(b => b.Address.ToString()), Is.EqualTo(new[] { "198.18.3.5" }));
+    }
+
+    [Test]
+    public void Explicit_endpoints_and_several_ports_give_one_frontend_per_port_and_protocol()
+    {
+        Put(new ServiceSpec
+        {
+            Namespace = "default",
+            Name = "dns",
+            ClusterIP = IPAddress.Parse("198.19.0.10"),
+            Ports = [new ServicePort("dns", 53, 5353, ServiceProtocol.Udp), new ServicePort("dns-tcp", 53, 5353, ServiceProtocol.Tcp)],
+            Endpoints = [new ServiceEndpoint(IPAddress.Parse("198.18.9.9")), new ServiceEndpoint(IPAddress.Parse("2001:db8::9"))],
+        });
+
+        ServiceRulesInput desired = catalog.Desired(ServiceNetwork, PodNetworks);
+
+        Assert.That(desired.Frontends.Keys, Is.EquivalentTo(new[]
+        {
+            new Frontend(IPAddress.Parse("198.19.0.10"), ServiceProtocol.Udp, 53),
+            new Frontend(IPAddress.Parse("198.19.0.10"), ServiceProtocol.Tcp, 53),
+        }));
+        Assert.That(desired.Frontends.Values.SelectMany(b => b), Is.All.EqualTo(new Backend(IPAddress.Parse("198.18.9.9"), 5353)), "IPv6 endpoints are not for the IPv4 ClusterIP");
+    }
+
+    [Test]
+    public void A_headless_service_and_a_removed_service_have_no_frontend()
+    {
+        Put(Web() with { ClusterIP = null });
+        Put(Web() with { Name = "gone", ClusterIP = IPAddress.Parse("198.19.0.21") });
+        Delete(RegistryKeys.Service(Prefix, "default", "gone"));
+
+        ServiceRulesInput desired = catalog.Desired(ServiceNetwork, PodNetworks);
+
+        Assert.That(desired.Frontends, Is.Empty);
+        Assert.That(desired.ClusterIPs, Is.Empty);
+    }
+
+    [Test]
+    public void A_garbage_value_is_skipped_with_its_key_and_the_last_good_value_stays()
+    {
+        Put(Web());
+        IReadOnlyList<SkippedRegistryEntry> skipped = catalog.Apply(Update(new KeyChange(RegistryKeys.Service(Prefix, "default", "web"), "{not json")));
+        IReadOnlyList<SkippedRegistryEntry> misplaced = catalog.Apply(Update(new KeyChange(RegistryKeys.Service(Prefix, "default", "elsewhere"), ServiceCodec.Serialize(Web()))));
+        IReadOnlyList<SkippedRegistryEntry> badKey = catalog.Apply(Update(new KeyChange(Prefix + "/services/too/many/parts", ServiceCodec.Serialize(Web()))));
+
+        Assert.That(skipped.Select(s => s.Key), Is.EqualTo(new[] { RegistryKeys.Service(Prefix, "default", "web") }));
+        Assert.That(misplaced.Single().Reason, Does.Contain("default/web").And.Contain("default/elsewhere"));
+        Assert.That(badKey, Has.Count.EqualTo(1));
+        Assert.That(catalog.SkippedCount, Is.EqualTo(3));
+        Assert.That(catalog.Desired(ServiceNetwork, PodNetworks).Frontends, Has.Count.EqualTo(1), "web keeps its rules");
+    }
+
+    [Test]
+    public void A_cluster_ip_outside_the_service_network_gets_no_rules()
+    {
+        Put(Web() with { ClusterIP = IPAddress.Parse("198.18.200.1") });
+
+        ServiceRulesInput desired = catalog.Desired(ServiceNetwork, PodNetworks);
+
+        Assert.That(desired.Frontends, Is.Empty);
+        Assert.That(desired.ClusterIPs, Is.Empty);
+    }
+
+    [Test]
+    public void Each_desired_state_is_a_fresh_copy_so_the_applied_one_never_changes_under_the_table()
+    {
+        Put(Web());
+        Put(Pod("default", "web-1", "198.18.1.5", ("app", "web")));
+        ServiceRulesInput before = catalog.Desired(ServiceNetwork, PodNetworks);
+
+        Put(Pod("default", "web-2", "198.18.2.5", ("app", "web")));
+        ServiceRulesInput after = catalog.Desired(ServiceNetwork, PodNetworks);
+
+        Assert.That(before.Frontends.Single().Value, Has.Count.EqualTo(1));
+        Assert.That(after.Frontends.Single().Value, Has.Count.EqualTo(2));
+    }
+
+    private IReadOnlyList<Backend> BackendsOfWeb() =>
+        catalog.Desired(ServiceNetwork, PodNetworks).Frontends[new Frontend(IPAddress.Parse("198.19.0.20"), ServiceProtocol.Tcp, 80)];
+
+    private static ServiceSpec Web() => new()
+    {
+        Namespace = "default",
+        Name = "web",
+        ClusterIP = IPAddress.Parse("198.19.0.20"),
+        Ports = [new ServicePort("http", 80, 8080, ServiceProtocol.Tcp)],
+        Selector = new Dictionary<string, string> { ["app"] = "web" },
+    };
+
+    private static PodRecord Pod(string ns, string name, string address, params (string Key, string Value)[] labels) => new()
+    {
+        Namespace = ns,
+        Name = name,
+        Node = "198.18.1.0-24",
+        Addresses = [IPAddress.Parse(address)],
+        Labels = labels.ToDictionary(l => l.Key, l => l.Value),
+    };
+
+    private void Put(ServiceSpec service) =>
+        Assert.That(catalog.Apply(Update(new KeyChange(RegistryKeys.Service(Prefix, service.Namespace, service.Name), ServiceCodec.Serialize(service)))), Is.Empty);
+
+    private void Put(PodRecord pod) =>
+        Assert.That(catalog.Apply(Update(new KeyChange(RegistryKeys.Pod(Prefix, pod.Namespace, pod.Name), PodCodec.Serialize(pod)))), Is.Empty);
+
+    private void Delete(string key) => catalog.Apply(Update(new KeyChange(key, null)));
+
+    private static PrefixUpdate Update(params KeyChange[] changes) => new(changes, Revision: 1, IsResync: false);
+}
