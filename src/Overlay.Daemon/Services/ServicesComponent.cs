@@ -28,11 +28,16 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private ConntrackHandle? _conntrack;
+    private readonly HashSet<string> _listed = new(StringComparer.Ordinal);
+    private readonly int _sources;
     private DateTimeOffset _lastCompleteCheck;
     private bool _loaded;
 
-    public ServicesComponent(ServiceCatalog catalog, ServiceTable table, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, DaemonStatus status, TimeProvider time, ILogger logger)
+    /// <param name="sources">How many registry watches feed the component: the first load waits for the first list of each,
+    /// so that a restart never loads the services without their pods (which would refuse connections for a moment).</param>
+    public ServicesComponent(ServiceCatalog catalog, ServiceTable table, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, DaemonStatus status, TimeProvider time, ILogger logger, int sources = 2)
     {
+        _sources = sources;
         _catalog = catalog;
         _table = table;
         _serviceNetwork = serviceNetwork;
@@ -54,15 +59,25 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
     {
         foreach (PrefixUpdate update in batch.RegistryUpdates)
         {
+            if (update.IsResync)
+            {
+                _listed.Add(update.Prefix);
+            }
+
             foreach (SkippedRegistryEntry skipped in _catalog.Apply(update))
             {
                 LogEntrySkipped(_logger, skipped.Key, skipped.Reason);
             }
         }
 
+        if (!_loaded && _listed.Count < _sources)
+        {
+            return; // not everything listed yet: nothing to load, nothing to check
+        }
+
         bool due = _time.GetUtcNow() - _lastCompleteCheck >= CompleteCheckInterval;
         PassPlan plan = PassPlanner.Plan(batch, new PlannerState(ServicesManaged: true, ServicesCompleteCheckDue: due));
-        if (plan.ReloadServices || (!_loaded && batch.RegistryUpdates.Count > 0))
+        if (plan.ReloadServices || !_loaded)
         {
             await LoadAsync(ct);
             return;
@@ -104,9 +119,12 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
 
     private async Task ApplyAsync(CancellationToken ct)
     {
+        long start = Stopwatch.GetTimestamp();
         ServiceRulesInput desired = _catalog.Desired(_serviceNetwork, _podNetworks);
         ServiceApplyResult result = await _table.ApplyAsync(desired, ct);
         LastAppliedAt = Stopwatch.GetTimestamp();
+        _status.RecordServiceSync(Stopwatch.GetElapsedTime(start, LastAppliedAt));
+        _status.SetServices(_catalog.ServiceCount, desired.Frontends.Count, _catalog.SkippedCount);
         ForgetFlows(result.StaleBackends);
     }
 

@@ -18,9 +18,10 @@ public readonly record struct KeyChange(string Key, string? Value)
 /// <summary>
 /// What changed under a prefix: the changed keys in revision order, the revision the update brings the reader to,
 /// and whether it is a full list (<see cref="IsResync"/>: the first update, or a relist after a compaction, which
-/// carries the deletions of keys that vanished meanwhile).
+/// carries the deletions of keys that vanished meanwhile). <see cref="Prefix"/> names the watched prefix, so a
+/// reader of several watches knows which one has delivered its first list, even an empty one.
 /// </summary>
-public sealed record PrefixUpdate(IReadOnlyList<KeyChange> Changes, long Revision, bool IsResync);
+public sealed record PrefixUpdate(IReadOnlyList<KeyChange> Changes, long Revision, bool IsResync, string Prefix = "");
 
 /// <summary>
 /// Follows every key under one prefix (the service registry's <c>&lt;prefix&gt;/services/</c>, <c>&lt;prefix&gt;/pods/</c>):
@@ -202,7 +203,7 @@ public sealed class PrefixWatcher
             nextRevision = revision + 1;
             relist = false;
             Logger.PrefixListed(owner.prefix, fresh.Count, revision, changes.Count);
-            return new PrefixUpdate(changes, revision, IsResync: true);
+            return new PrefixUpdate(changes, revision, IsResync: true, owner.prefix);
         }
 
         private async Task OpenAsync(CancellationToken ct)
@@ -239,7 +240,7 @@ public sealed class PrefixWatcher
             }
 
             nextRevision = last + 1;
-            return changes.Count == 0 ? null : new PrefixUpdate(changes, last, IsResync: false);
+            return changes.Count == 0 ? null : new PrefixUpdate(changes, last, IsResync: false, owner.prefix);
         }
 
         private void Close()

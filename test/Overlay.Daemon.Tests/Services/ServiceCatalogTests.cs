@@ -12,7 +12,10 @@ public class ServiceCatalogTests
     private static readonly IPNetwork ServiceNetwork = IPNetwork.Parse("198.19.0.0/16");
     private static readonly IReadOnlyList<IPNetwork> PodNetworks = [IPNetwork.Parse("198.18.0.0/16")];
 
-    private readonly ServiceCatalog catalog = new(Prefix);
+    private ServiceCatalog catalog = null!;
+
+    [SetUp]
+    public void NewCatalog() => catalog = new ServiceCatalog(Prefix);
 
     [Test]
     public void A_selector_service_gets_the_ipv4_addresses_of_the_matching_pods_of_its_namespace_at_its_target_port()
