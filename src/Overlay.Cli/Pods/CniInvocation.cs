@@ -44,6 +44,12 @@ internal static class CniInvocation
             json.WriteString("type", PluginType);
             json.WriteString("subnetFile", subnetFile);
             json.WriteString("dataDir", dataDir);
+
+            // As kube-flannel.yml's delegate: a default route via the subnet's .1, so the pod reaches ClusterIPs
+            // (the service network is not the pod network) and clients outside the cluster.
+            json.WriteStartObject("delegate");
+            json.WriteBoolean("isDefaultGateway", true);
+            json.WriteEndObject();
             if (ipamDataDir is not null)
             {
                 // Merged by the plugin over the host-local IPAM it generates.
