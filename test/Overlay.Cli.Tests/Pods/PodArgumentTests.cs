@@ -67,12 +67,12 @@ public sealed class PodArgumentTests
     }
 
     [Test]
-    public void The_network_config_names_the_plugin_subnet_file_and_state_folders()
+    public void The_network_config_names_the_plugin_subnet_file_and_state_folders_and_asks_for_a_default_route()
     {
         string json = CniInvocation.NetworkConfig("/run/flannel/subnet.env", "/var/lib/cni/flannel", "/tmp/ipam").GetRawText();
 
         Assert.That(json, Is.EqualTo(
-            """{"cniVersion":"1.0.0","name":"overlay","type":"overlay","subnetFile":"/run/flannel/subnet.env","dataDir":"/var/lib/cni/flannel","ipam":{"dataDir":"/tmp/ipam"}}"""));
+            """{"cniVersion":"1.0.0","name":"overlay","type":"overlay","subnetFile":"/run/flannel/subnet.env","dataDir":"/var/lib/cni/flannel","delegate":{"isDefaultGateway":true},"ipam":{"dataDir":"/tmp/ipam"}}"""));
     }
 
     [Test]
