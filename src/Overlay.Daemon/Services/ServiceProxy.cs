@@ -23,6 +23,7 @@ public static partial class ServiceProxy
         NetworkConfig config,
         IEnumerable<(IPAddress Address, int PrefixLength)> nodeAddresses,
         EtcdSession session,
+        Func<IPNetwork> localSubnet,
         DaemonStatus status,
         ILoggerFactory loggers,
         TimeProvider time,
@@ -57,7 +58,7 @@ public static partial class ServiceProxy
 
         INftRunner nft = OpenNft(logger);
         var component = new ServicesComponent(
-            new ServiceCatalog(session.Prefix), new ServiceTable(nft: nft), serviceNetwork, [config.Network], status, time, logger);
+            new ServiceCatalog(session.Prefix), new ServiceTable(nft: nft), serviceNetwork, [config.Network], status, time, logger, localSubnet: localSubnet);
         loop.Add(component);
         loop.Start(new RegistrySource(new PrefixWatcher(session, RegistryKeys.ServicesPrefix(session.Prefix), loggers.CreateLogger<PrefixWatcher>())));
         loop.Start(new RegistrySource(new PrefixWatcher(session, RegistryKeys.PodsPrefix(session.Prefix), loggers.CreateLogger<PrefixWatcher>())));

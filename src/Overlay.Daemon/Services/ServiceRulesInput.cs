@@ -18,7 +18,34 @@ public sealed record ServiceRulesInput(
     IPNetwork ServiceNetwork,
     IReadOnlyList<IPNetwork> PodNetworks,
     IReadOnlyDictionary<Frontend, IReadOnlyList<Backend>> Frontends,
-    IReadOnlyCollection<IPAddress> ClusterIPs);
+    IReadOnlyCollection<IPAddress> ClusterIPs)
+{
+    /// <summary>
+    /// Where this node's own pods are (its lease's subnet): only their addresses can hairpin (a pod reaching itself
+    /// through its service is on this node), so only they go into the hairpin set. Null: every endpoint, as a node
+    /// that does not know its subnet must assume. A change of it needs a full load (<see cref="ServiceTable.Invalidate"/>).
+    /// </summary>
+    public IReadOnlyList<IPNetwork>? LocalNetworks { get; init; }
+
+    /// <summary>Whether <paramref name="address"/> goes into the hairpin set.</summary>
+    public bool CanHairpin(IPAddress address)
+    {
+        if (LocalNetworks is null)
+        {
+            return true;
+        }
+
+        foreach (IPNetwork network in LocalNetworks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
 
 /// <summary>
 /// What one <see cref="ServiceTable.ApplyAsync"/> did: element operations sent, transactions committed, whether it

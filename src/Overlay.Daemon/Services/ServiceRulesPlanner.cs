@@ -46,8 +46,13 @@ public sealed class AppliedServiceRules
 
     public IReadOnlySet<IPAddress> ClusterIPs { get; }
 
+    /// <summary>The node's own pod subnets the hairpin set was limited to (<see cref="ServiceRulesInput.LocalNetworks"/>); null: every endpoint.</summary>
+    public IReadOnlyList<IPNetwork>? LocalNetworks { get; init; }
+
     /// <summary>Endpoint addresses whose <c>ep . ep</c> pair is in the hairpin set.</summary>
-    public IReadOnlyCollection<IPAddress> Hairpin => AddressUses.Keys;
+    public IReadOnlyCollection<IPAddress> Hairpin => LocalNetworks is null
+        ? AddressUses.Keys
+        : AddressUses.Keys.Where(a => LocalNetworks.Any(n => n.Contains(a))).ToList();
 
     /// <summary>How many slots use each backend.</summary>
     internal Dictionary<Backend, int> BackendUses { get; }
@@ -105,7 +110,8 @@ public static class ServiceRulesPlanner
         IReadOnlyList<IPNetwork> podNetworks = Normalize(desired.PodNetworks.Where(n => n.BaseAddress.AddressFamily == family));
         int most = desired.Frontends.Where(f => f.Key.ClusterIP.AddressFamily == family).Select(f => f.Value.Count).DefaultIfEmpty(0).Max();
         bool full = applied is null || applied.Family != family || !applied.ServiceNetwork.Equals(desired.ServiceNetwork)
-            || !applied.PodNetworks.SequenceEqual(podNetworks) || most > applied.LbChains;
+            || !applied.PodNetworks.SequenceEqual(podNetworks) || most > applied.LbChains
+            || !SameNetworks(applied.LocalNetworks, desired.LocalNetworks);
         IReadOnlyDictionary<Frontend, Backend[]> oldSlots = full ? new Dictionary<Frontend, Backend[]>() : applied!.Slots;
 
         // One pass over the desired frontends: an unchanged one reuses its slot array without allocating, so a
@@ -166,7 +172,10 @@ public static class ServiceRulesPlanner
 
         var clusterIPs = new HashSet<IPAddress>(desired.ClusterIPs.Where(a => a.AddressFamily == family));
         int lbChains = full ? ServiceRuleset.LbChainsFor(slots.Values.Select(s => s.Length).DefaultIfEmpty(0).Max()) : applied!.LbChains;
-        var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, backendUses, addressUses, lbChains);
+        var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, backendUses, addressUses, lbChains)
+        {
+            LocalNetworks = desired.LocalNetworks,
+        };
 
         previous ??= applied;
         Backend[] stale = previous is null ? []
@@ -179,7 +188,7 @@ public static class ServiceRulesPlanner
             var skeleton = new StringBuilder();
             ServiceRuleset.AppendSkeleton(skeleton, family, desired.ServiceNetwork, podNetworks, lbChains, result.Token);
             writer.Start(skeleton.ToString());
-            foreach (IPAddress address in addressUses.Keys)
+            foreach (IPAddress address in addressUses.Keys.Where(desired.CanHairpin))
             {
                 writer.Add(Change.Single(ElementList.HairpinAdd, ServiceRuleset.HairpinElement(address)));
             }
@@ -196,7 +205,7 @@ public static class ServiceRulesPlanner
         }
         else
         {
-            var touchedAddresses = new HashSet<IPAddress>(touched.Select(b => b.Address));
+            var touchedAddresses = new HashSet<IPAddress>(touched.Select(b => b.Address).Where(desired.CanHairpin));
             foreach (IPAddress address in touchedAddresses.Where(a => !applied!.AddressUses.ContainsKey(a) && addressUses.ContainsKey(a)))
             {
                 writer.Add(Change.Single(ElementList.HairpinAdd, ServiceRuleset.HairpinElement(address)));
@@ -225,6 +234,9 @@ public static class ServiceRulesPlanner
 
         return new ServiceRulesPlan(writer.Finish(), result, full, stale);
     }
+
+    private static bool SameNetworks(IReadOnlyList<IPNetwork>? a, IReadOnlyList<IPNetwork>? b) =>
+        a is null ? b is null : b is not null && a.SequenceEqual(b);
 
     private static void Count<T>(Dictionary<T, int> uses, T key, int delta)
         where T : notnull

@@ -24,6 +24,7 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
     private readonly ServiceTable _table;
     private readonly IPNetwork _serviceNetwork;
     private readonly IReadOnlyList<IPNetwork> _podNetworks;
+    private readonly Func<IPNetwork>? _localSubnet;
     private readonly DaemonStatus _status;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -35,8 +36,10 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
 
     /// <param name="sources">How many registry watches feed the component: the first load waits for the first list of each,
     /// so that a restart never loads the services without their pods (which would refuse connections for a moment).</param>
-    public ServicesComponent(ServiceCatalog catalog, ServiceTable table, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, DaemonStatus status, TimeProvider time, ILogger logger, int sources = 2)
+    /// <param name="localSubnet">This node's own pod subnet (its lease), whose endpoints alone can hairpin.</param>
+    public ServicesComponent(ServiceCatalog catalog, ServiceTable table, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, DaemonStatus status, TimeProvider time, ILogger logger, int sources = 2, Func<IPNetwork>? localSubnet = null)
     {
+        _localSubnet = localSubnet;
         _sources = sources;
         _catalog = catalog;
         _table = table;
@@ -121,6 +124,11 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
     {
         long start = Stopwatch.GetTimestamp();
         ServiceRulesInput desired = _catalog.Desired(_serviceNetwork, _podNetworks);
+        if (_localSubnet is not null)
+        {
+            desired = desired with { LocalNetworks = [_localSubnet()] };
+        }
+
         ServiceApplyResult result = await _table.ApplyAsync(desired, ct);
         LastAppliedAt = Stopwatch.GetTimestamp();
         _status.RecordServiceSync(Stopwatch.GetElapsedTime(start, LastAppliedAt));

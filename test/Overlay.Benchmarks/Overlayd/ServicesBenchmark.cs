@@ -60,12 +60,10 @@ internal static class ServicesBenchmark
             using var monitor = new NftMonitor(node.Ns.Name);
             Process daemon = node.StartDaemon();
             DateTime started = daemon.StartTime.ToUniversalTime();
-            if (monitor.WaitForCount(services, TimeSpan.FromSeconds(120)) is not { } allLive)
-            {
-                throw new TimeoutException($"overlayd loaded {monitor.ServiceElements} of {services} services:\n{node.DaemonOutput}");
-            }
-
-            table.Add("cold start: process start → last service live (ms)", (allLive - started).TotalMilliseconds, "≤ 2000 ms");
+            (DateTime allLive, double queryMs) = WaitForAllClusterIPs(node, services, TimeSpan.FromSeconds(120))
+                ?? throw new TimeoutException($"overlayd did not load {services} services:\n{node.DaemonOutput}");
+            table.Add("cold start: process start → every ClusterIP live (ms)", (allLive - started).TotalMilliseconds, "≤ 2000 ms");
+            table.Add("  (resolution: one probe of every ClusterIP, ms)", queryMs);
             Thread.Sleep(2000);
 
             // Programming latency: new services (and their removal), and one endpoint replaced in an existing service.
@@ -106,6 +104,11 @@ internal static class ServicesBenchmark
             (double rss, double hwm) = Memory(daemon.Id);
             table.Add($"VmRSS {settle} s after the last change (MiB)", rss, "≤ 40 MB");
             table.Add("VmHWM (MiB)", hwm);
+            foreach (string line in node.Ns.Exec("curl", "-s", $"http://{node.UnderlayAddress}:9100/metrics").StdOut.Split('\n')
+                .Where(l => l.StartsWith("overlay_gc_", StringComparison.Ordinal) || l.StartsWith("overlay_service", StringComparison.Ordinal)))
+            {
+                Console.Error.WriteLine("metric: " + line);
+            }
             table.Print();
             Console.WriteLine($"overlayd still running: {!daemon.HasExited}");
             if (args.Contains("--log"))
@@ -120,6 +123,33 @@ internal static class ServicesBenchmark
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Polls, in the node and in-process (libnftables), for every service's ClusterIP in the cluster-ips set, which a
+    /// full load fills last: when one query finds them all, every service is live. Returns that moment and how long
+    /// one query takes (the resolution).
+    /// </summary>
+    private static (DateTime At, double QueryMs)? WaitForAllClusterIPs(ClusterNode node, int services, TimeSpan timeout)
+    {
+        using NftLibrary nft = NftLibrary.Open(node.Ns.Path);
+        string query = $"get element ip {ServiceRuleset.Table} cluster-ips {{ {string.Join(", ", Enumerable.Range(0, services).Select(ClusterIP))} }}";
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                nft.Run(query);
+                return (DateTime.UtcNow, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            catch (Overlay.Daemon.Masquerade.NftException)
+            {
+                Thread.Sleep(10);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Service i: ClusterIP above the static band (198.19.1.0 + i), port 80/tcp → 8080, E explicit endpoints in the fake peers' subnets.</summary>

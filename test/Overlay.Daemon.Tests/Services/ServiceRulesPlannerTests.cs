@@ -417,4 +417,22 @@ public partial class ServiceRulesPlannerTests
         Assert.That(ServiceRulesPlanner.AssignSlots([A1], []), Is.Empty);
         Assert.That(ServiceRulesPlanner.AssignSlots([], [A2, A1]), Is.EqualTo(new[] { A2, A1 }));
     }
+
+    [Test]
+    public void Only_endpoints_in_the_nodes_own_subnet_go_into_the_hairpin_set_and_a_moved_subnet_reloads()
+    {
+        ServiceRulesInput local1 = Input((Web, [A1, A2, A3])) with { LocalNetworks = [IPNetwork.Parse("198.18.1.0/24")] };
+        ServiceRulesPlan first = Apply(local1);
+
+        ServiceRulesInput moved = local1 with { LocalNetworks = [IPNetwork.Parse("198.18.2.0/24")] };
+        ServiceRulesPlan afterMove = ServiceRulesPlanner.Plan(first.Result, moved, token: 78);
+        ServiceRulesPlan add = ServiceRulesPlanner.Plan(first.Result, Input((Web, [A1, A2, A3]), (Resolver, [B("198.18.1.9", 53), A4])) with { LocalNetworks = local1.LocalNetworks }, token: 79);
+
+        Assert.That(Elements(Script(first), "add", "hairpin"), Is.EqualTo(new[] { "198.18.1.5 . 198.18.1.5" }), "a pod on another node never reaches itself through this node");
+        Assert.That(first.Result.Hairpin, Is.EqualTo(new[] { A1.Address }), "what the complete check expects");
+        Assert.That(afterMove.FullLoad, Is.True);
+        Assert.That(Elements(Script(afterMove), "add", "hairpin"), Is.EqualTo(new[] { "198.18.2.5 . 198.18.2.5" }));
+        Assert.That(add.FullLoad, Is.False);
+        Assert.That(Elements(Script(add), "add", "hairpin"), Is.EqualTo(new[] { "198.18.1.9 . 198.18.1.9" }));
+    }
 }
