@@ -170,6 +170,27 @@ public sealed class ServiceNetworkTests
 
     [Test]
     [CancelAfter(120_000)]
+    public async Task The_UDP_conntrack_entries_of_a_removed_endpoint_are_deleted_on_the_clients_node(CancellationToken ct)
+    {
+        (string a, string b) = await TwoBackendsAsync("flows");
+        ClusterNode clientNode = cluster.Nodes[2];
+        string client = await RunPodAsync(clientNode);
+        string clusterIP = CreateService("flows", "--port", $"dns:53:{TargetPort}/udp", "--selector", "app=flows");
+        EchoReply first = await PollAsync(() => EchoClient.AskUdpAsync(client, clusterIP, 53), r => r.Answered, ct);
+        string chosen = first.Backend!;
+        string chosenAddress = PodAddress(chosen);
+        Assert.That(UdpFlowsFrom(clientNode, chosenAddress), Is.GreaterThan(0), "the conntrack tool (the oracle) sees the DNATed flow");
+
+        await RemovePodAsync(chosen);
+
+        Assert.That(Poll.Until(() => UdpFlowsFrom(clientNode, chosenAddress) == 0, TimeSpan.FromSeconds(3)), Is.True,
+            $"the flows to {chosenAddress} are gone from {clientNode.Name}'s conntrack table");
+        EchoReply after = await PollAsync(() => EchoClient.AskUdpAsync(client, clusterIP, 53), r => r.Answered, ct);
+        Assert.That(after.Backend, Is.EqualTo(chosen == a ? b : a), "new datagrams go to the endpoint that is left");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
     public async Task A_service_without_endpoints_and_a_port_it_does_not_serve_refuse_and_an_unheld_address_is_dropped(CancellationToken ct)
     {
         string client = await RunPodAsync(cluster.Nodes[2]);
@@ -376,6 +397,10 @@ public sealed class ServiceNetworkTests
         JsonElement addresses = JsonDocument.Parse(Shell.Run("ip", "-n", pod, "-j", "-4", "addr", "show", "dev", "eth0").EnsureSuccess().StdOut).RootElement;
         return addresses[0].GetProperty("addr_info")[0].GetProperty("local").GetString()!;
     }
+
+    /// <summary>UDP conntrack entries in the node whose reply comes from <paramref name="address"/> (the conntrack tool's count).</summary>
+    private static int UdpFlowsFrom(ClusterNode node, string address) =>
+        node.Ns.Exec("conntrack", "-L", "-p", "udp", "--reply-src", address).StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
 
     /// <summary>The nodes whose nftables ruleset (`nft list ruleset`, the independent oracle) mentions the address.</summary>
     private List<string> NodesWhoseRulesMention(string address) =>
