@@ -16,19 +16,22 @@ internal static class HeapTrim
     internal static bool Due(long committedBytes, long heapBytes) => committedBytes - heapBytes > Slack;
 
     /// <summary>
-    /// Once things are quiet after a burst: a blocking, compacting collection that decommits free memory, when due.
-    /// The last collection's figures may predate the burst, so a cheap young-generation collection refreshes them first.
+    /// Once things are quiet after a burst: a blocking, compacting collection that decommits free memory, when due;
+    /// then the C heap's free pages go back too (<see cref="NativeHeap.Trim"/>). The last collection's figures may
+    /// predate the burst and count garbage that reached the old generation (a start-up's listings, the first load of
+    /// 10,000 services), so a full, non-compacting collection refreshes them first.
     /// </summary>
     public static bool IfDue()
     {
-        GC.Collect(1, GCCollectionMode.Forced, blocking: true, compacting: false);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
         GCMemoryInfo last = GC.GetGCMemoryInfo();
-        if (!Due(last.TotalCommittedBytes, last.HeapSizeBytes - last.FragmentedBytes))
+        bool due = Due(last.TotalCommittedBytes, last.HeapSizeBytes - last.FragmentedBytes);
+        if (due)
         {
-            return false;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
 
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        return true;
+        NativeHeap.Trim();
+        return due;
     }
 }

@@ -126,18 +126,8 @@ public sealed partial class NftLibrary : INftRunner, IDisposable
 
     private static nint NewContext() => nft_ctx_new(0);
 
-    /// <summary>Gives the C heap libnftables freed back to the system (glibc keeps it otherwise); a no-op elsewhere.</summary>
-    private static void Trim()
-    {
-        try
-        {
-            _ = malloc_trim(0);
-        }
-        catch (EntryPointNotFoundException)
-        {
-            // Not glibc.
-        }
-    }
+    /// <summary>Gives the C heap libnftables freed back to the system (glibc keeps it otherwise).</summary>
+    private static void Trim() => Hosting.NativeHeap.Trim();
 
     /// <summary>Runs <paramref name="action"/> on a thread of its own switched into the namespace, so no pool thread is left there.</summary>
     private static T InNamespace<T>(string path, Func<T> action)
@@ -207,7 +197,4 @@ public sealed partial class NftLibrary : INftRunner, IDisposable
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setns(SafeFileHandle fd, int nstype);
-
-    [LibraryImport("libc")]
-    private static partial int malloc_trim(nuint pad);
 }
