@@ -56,7 +56,6 @@ const string ClusterDns = "198.19.0.10"; // the service network's .10, kept for 
 const string ServiceName = "demo";
 const int ServicePort = 80;
 const int TargetPort = 8080;
-const int Connections = 30;
 Console.WriteLine($"Starting a {nodes}-node cluster: etcd in a switch namespace on 192.0.2.1, nodes on 192.0.2.11..{10 + nodes}, pod network 198.18.0.0/16, service network {ServiceNetwork}");
 await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
 {
@@ -150,16 +149,17 @@ try
 
     // From the pod on node1: wait until its node's rules answer at all, then count where each connection lands.
     var client = pods[0];
+    int connections = Math.Max(30, 10 * pods.Count); // enough that every pod answers at least once, even with --nodes 50
     await Poll.UntilAsync(async () => (await EchoClient.AskTcpAsync(client.Name, clusterIP, ServicePort, TimeSpan.FromMilliseconds(500))).Answered, TimeSpan.FromSeconds(10));
-    var replies = new List<EchoReply>(Connections);
-    for (int i = 0; i < Connections; i++)
+    var replies = new List<EchoReply>(connections);
+    for (int i = 0; i < connections; i++)
     {
         replies.Add(await EchoClient.AskTcpAsync(client.Name, clusterIP, ServicePort));
     }
 
     string perNode = string.Join(", ", pods.Select(p => $"{p.Node.Name} {replies.Count(r => r.Backend == p.Node.Name)}"));
     int unanswered = replies.Count(r => !r.Answered);
-    Console.WriteLine($"{Connections} connections from {client.Node.Name}'s pod to {ServiceName} ({clusterIP}:{ServicePort}): {perNode}"
+    Console.WriteLine($"{connections} connections from {client.Node.Name}'s pod to {ServiceName} ({clusterIP}:{ServicePort}): {perNode}"
         + (unanswered > 0 ? $", unanswered {unanswered} ({string.Join(", ", replies.Where(r => !r.Answered).Select(r => r.Error).Distinct())})" : ""));
 
     // Pod to pod there is no SNAT: the other backends see the client's own address. The client is a backend too;
