@@ -3,7 +3,8 @@ using System.Globalization;
 using Overlay.TestKit;
 
 // The README's main command: a local cluster of namespaced nodes on a real etcd, overlayd on each node,
-// a pod per node; prints the lease table and a pod-to-pod connectivity matrix, then cleans up.
+// a pod per node; prints the lease table and a pod-to-pod connectivity matrix, then makes a service backed by
+// the three pods and connects to its ClusterIP from a pod, then cleans up.
 int nodes = 3;
 bool keep = false;
 for (int i = 0; i < args.Length; i++)
@@ -50,17 +51,25 @@ if (!Root.IsRoot)
 
 string overlayd = Path.Combine(AppContext.BaseDirectory, "overlayd.dll");
 var clock = Stopwatch.StartNew();
-Console.WriteLine($"Starting a {nodes}-node cluster: etcd in a switch namespace on 192.0.2.1, nodes on 192.0.2.11..{10 + nodes}, pod network 198.18.0.0/16");
+const string ServiceNetwork = "198.19.0.0/16";
+const string ClusterDns = "198.19.0.10"; // the service network's .10, kept for cluster DNS as Kubernetes does
+const string ServiceName = "demo";
+const int ServicePort = 80;
+const int TargetPort = 8080;
+Console.WriteLine($"Starting a {nodes}-node cluster: etcd in a switch namespace on 192.0.2.1, nodes on 192.0.2.11..{10 + nodes}, pod network 198.18.0.0/16, service network {ServiceNetwork}");
 await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
 {
     Overlayd = overlayd,
     Nodes = nodes,
+    NetworkConfig = $"{{\"Network\":\"198.18.0.0/16\",\"ServiceNetwork\":\"{ServiceNetwork}\",\"Backend\":{{\"Type\":\"vxlan\"}}}}",
     DaemonArgs = ["--ip-masq"],
 });
 
 string overlayctl = Path.Combine(AppContext.BaseDirectory, "overlayctl.dll");
 string podState = Directory.CreateTempSubdirectory("overlay-demo-pods-").FullName;
-var pods = new List<(ClusterNode Node, string Name, string Address)>();
+var pods = new List<(ClusterNode Node, string Name, string Address, string Gateway)>();
+var servers = new List<EchoServer>();
+bool serviceCreated = false;
 
 // Pods as the container runtime makes them: overlayctl pod run creates a namespace and calls the in-box CNI
 // plugin ("overlay", beside overlayctl) in the node's namespace; the plugin reads the node's subnet.env and
@@ -79,16 +88,16 @@ try
     Console.WriteLine($"Leases in etcd (overlayctl --etcd-endpoints {cluster.Etcd.Endpoint} leases list):");
     Console.WriteLine(LeaseTable(cluster));
 
-    Console.WriteLine("Pods (overlayctl pod run NAME --node NODE --subnet-file NODE/subnet.env --cluster-dns 198.18.0.10):");
+    Console.WriteLine($"Pods (overlayctl pod run NAME --node NODE --subnet-file NODE/subnet.env --namespace default --label app={ServiceName} --cluster-dns {ClusterDns}):");
     foreach (ClusterNode node in cluster.Nodes)
     {
         string name = $"{cluster.Lab.Prefix}-pod{node.Number}";
         CommandResult run = Shell.Run("dotnet", [overlayctl, "pod", "run", name, "--node", node.Ns.Name, "--subnet-file", node.SubnetFile,
-            "--cluster-dns", "198.18.0.10", "--host-alias", $"{node.UnderlayAddress}={node.Name}", .. PodFlags()]);
+            "--namespace", "default", "--label", "app=" + ServiceName, "--cluster-dns", ClusterDns, "--host-alias", $"{node.UnderlayAddress}={node.Name}", .. PodFlags()]);
         Console.Write("  " + run.StdOut);
         run.EnsureSuccess();
-        string address = System.Text.RegularExpressions.Regex.Match(run.StdOut, @" with (\d+\.\d+\.\d+\.\d+)/").Groups[1].Value;
-        pods.Add((node, name, address));
+        System.Text.RegularExpressions.Match addressing = System.Text.RegularExpressions.Regex.Match(run.StdOut, @" with (\d+\.\d+\.\d+\.\d+)/\d+ \(gateway (\d+\.\d+\.\d+\.\d+)\)");
+        pods.Add((node, name, addressing.Groups[1].Value, addressing.Groups[2].Value));
     }
 
     Console.WriteLine($"\n/etc/netns/{pods[0].Name}/resolv.conf (ip netns exec mounts it over /etc/resolv.conf):");
@@ -118,6 +127,63 @@ try
 
     Console.WriteLine(failures == 0 ? "\nEvery pod reaches every other pod through the overlay." : $"\n{failures} pod pairs could not reach each other.");
 
+    // A service backed by the three pods: each pod serves TCP on the target port and answers with its node's
+    // name and the client address it saw; overlayd on every node turns the registry into nftables rules.
+    foreach (var pod in pods)
+    {
+        servers.Add(EchoServer.Start(pod.Name, pod.Node.Name, TargetPort));
+    }
+
+    Console.WriteLine($"\nA service backed by the pods (overlayctl service create {ServiceName} --port {ServicePort}:{TargetPort} --selector app={ServiceName}):");
+    string clusterIP = Ctl("service", "create", ServiceName, "--port", $"{ServicePort}:{TargetPort}", "--selector", "app=" + ServiceName).StdOut.Trim();
+    serviceCreated = true;
+    Console.WriteLine("  ClusterIP " + clusterIP + "\n");
+    Console.WriteLine("overlayctl service list:");
+    Console.WriteLine(Ctl("service", "list").StdOut);
+
+    // Each overlayd publishes its pods from the CNI plugin's files; wait until etcd has all of them.
+    string endpoints = "";
+    Poll.Until(() => System.Text.RegularExpressions.Regex.Count(endpoints = Ctl("service", "endpoints", ServiceName).StdOut, @" default/") == pods.Count, TimeSpan.FromSeconds(10));
+    Console.WriteLine($"overlayctl service endpoints {ServiceName}:");
+    Console.WriteLine(endpoints);
+
+    // From the pod on node1: wait until its node's rules answer at all, then count where each connection lands.
+    var client = pods[0];
+    int connections = Math.Max(30, 10 * pods.Count); // enough that every pod answers at least once, even with --nodes 50
+    await Poll.UntilAsync(async () => (await EchoClient.AskTcpAsync(client.Name, clusterIP, ServicePort, TimeSpan.FromMilliseconds(500))).Answered, TimeSpan.FromSeconds(10));
+    var replies = new List<EchoReply>(connections);
+    for (int i = 0; i < connections; i++)
+    {
+        replies.Add(await EchoClient.AskTcpAsync(client.Name, clusterIP, ServicePort));
+    }
+
+    string perNode = string.Join(", ", pods.Select(p => $"{p.Node.Name} {replies.Count(r => r.Backend == p.Node.Name)}"));
+    int unanswered = replies.Count(r => !r.Answered);
+    Console.WriteLine($"{connections} connections from {client.Node.Name}'s pod to {ServiceName} ({clusterIP}:{ServicePort}): {perNode}"
+        + (unanswered > 0 ? $", unanswered {unanswered} ({string.Join(", ", replies.Where(r => !r.Answered).Select(r => r.Error).Distinct())})" : ""));
+
+    // Pod to pod there is no SNAT: the other backends see the client's own address. The client is a backend too;
+    // reaching itself through its service (hairpin) is masqueraded to its gateway, or the reply would never be
+    // un-DNATed (docs/services.md, the packet path).
+    string Seen(IEnumerable<EchoReply> answers) => string.Join(", ", answers.Select(r => r.SeenClient).Distinct().Order(StringComparer.Ordinal));
+    List<EchoReply> fromOthers = replies.Where(r => r.Answered && r.Backend != client.Node.Name).ToList();
+    List<EchoReply> fromItself = replies.Where(r => r.Answered && r.Backend == client.Node.Name).ToList();
+    bool othersSawClient = fromOthers.All(r => r.SeenClient == client.Address);
+    bool itselfSawGateway = fromItself.All(r => r.SeenClient == client.Gateway);
+    Console.WriteLine(othersSawClient
+        ? $"The backends on the other nodes saw the client's own address {client.Address} (no SNAT between pods);"
+        : $"FAIL: the backends on the other nodes saw {Seen(fromOthers)}, not the client's own address {client.Address};");
+    Console.WriteLine(itselfSawGateway
+        ? $"{client.Node.Name}'s pod, reached by itself through the service (hairpin), saw its gateway {client.Gateway} (masqueraded)."
+        : $"FAIL: {client.Node.Name}'s pod, reached by itself through the service (hairpin), saw {Seen(fromItself)}, not its gateway {client.Gateway}.");
+    string[] missed = pods.Where(p => replies.All(r => r.Backend != p.Node.Name)).Select(p => p.Node.Name).ToArray();
+    if (missed.Length > 0)
+    {
+        Console.WriteLine($"FAIL: no connection reached the pod on {string.Join(", ", missed)}.");
+    }
+
+    failures += unanswered + (othersSawClient ? 0 : 1) + (itselfSawGateway ? 0 : 1) + missed.Length;
+
     if (keep)
     {
         ClusterNode first = cluster.Nodes[0];
@@ -130,8 +196,12 @@ try
               cat {first.SubnetFile}
               ip netns exec {pods[0].Name} ping {pods[1].Address}
               ip netns exec {pods[0].Name} getent hosts {first.Name}                 # from the pod's managed hosts file
+              ip netns exec {first.Ns.Name} nft list table ip overlay-services   # the service rules (maps, not a chain per service)
+              ip netns exec {pods[0].Name} bash -c 'exec 3<>/dev/tcp/{clusterIP}/{ServicePort}; head -1 <&3'   # a connection to the service
               dotnet {overlayctl} pod list --pod-state-dir {records}
-              ip netns exec {cluster.Switch.Name} dotnet {Path.Combine(AppContext.BaseDirectory, "overlayctl.dll")} --etcd-endpoints {cluster.Etcd.Endpoint} leases watch
+              ip netns exec {cluster.Switch.Name} dotnet {overlayctl} --etcd-endpoints {cluster.Etcd.Endpoint} leases watch
+              ip netns exec {cluster.Switch.Name} dotnet {overlayctl} --etcd-endpoints {cluster.Etcd.Endpoint} service list
+              ip netns exec {cluster.Switch.Name} dotnet {overlayctl} --etcd-endpoints {cluster.Etcd.Endpoint} service endpoints {ServiceName}
             Press Enter (or Ctrl+C) here to tear everything down. If this process was killed instead:
               bash scripts/demo.sh --teardown
             """);
@@ -153,7 +223,18 @@ try
 }
 finally
 {
-    Console.WriteLine("Cleaning up: removing the pods (CNI DEL), stopping overlayd and etcd, deleting the namespaces.");
+    Console.WriteLine("Cleaning up: removing the service and the pods (CNI DEL), stopping overlayd and etcd, deleting the namespaces.");
+    if (serviceCreated)
+    {
+        CommandResult removed = cluster.Switch.Exec("dotnet", overlayctl, "--etcd-endpoints", cluster.Etcd.Endpoint, "service", "rm", ServiceName, "--yes");
+        Console.Write("  " + (removed.ExitCode == 0 ? removed.StdOut : removed.StdErr));
+    }
+
+    foreach (EchoServer server in servers)
+    {
+        await server.DisposeAsync();
+    }
+
     foreach (var pod in pods)
     {
         CommandResult removed = Shell.Run("dotnet", overlayctl, "pod", "rm", pod.Name, "--pod-state-dir", records);
@@ -162,6 +243,10 @@ finally
 
     Directory.Delete(podState, recursive: true);
 }
+
+// overlayctl as an admin runs it, where etcd is reachable (the switch namespace); a failure ends the demo.
+CommandResult Ctl(params string[] args) =>
+    cluster.Switch.ExecChecked(["dotnet", overlayctl, "--etcd-endpoints", cluster.Etcd.Endpoint, .. args]);
 
 // The lease table as an admin sees it: overlayctl, run where etcd is reachable (the switch namespace).
 static string LeaseTable(OverlayCluster cluster) =>

@@ -9,7 +9,7 @@ using Overlay.Leases.Services;
 
 namespace Overlay.Cli.Commands;
 
-/// <summary><c>overlayctl service ...</c>: create, list, get, rm, on the registry in etcd (docs/services.md).</summary>
+/// <summary><c>overlayctl service ...</c>: create, list, get, endpoints, rm, on the registry in etcd (docs/services.md).</summary>
 internal static class ServiceCommands
 {
     public static readonly Option<string> Namespace = new("--namespace", "-n")
@@ -42,6 +42,9 @@ internal static class ServiceCommands
                 Namespace, AllNamespaces, CommandLine.Output("service list", "table", "wide", "json")),
             CommandLine.Leaf("get", "show one service", "overlayctl service get web -n shop -o json", GetAsync,
                 Name(), Namespace, CommandLine.Output("service get", "table", "wide", "json")),
+            CommandLine.Leaf("endpoints", "show where a service's ports lead, as every overlayd computes it: the pods its selector matches, or its endpoints given by hand",
+                "overlayctl service endpoints web -n shop", EndpointsAsync,
+                Name(), Namespace, CommandLine.Output("service endpoints", "table", "json")),
             CommandLine.Leaf("rm", "remove a service and release its ClusterIP (asks unless --yes)", "overlayctl service rm web --yes", RemoveAsync,
                 Name(), Namespace, CommandLine.Flags.Yes));
 
@@ -185,6 +188,59 @@ internal static class ServiceCommands
         return 0;
     }
 
+    public static async Task<int> EndpointsAsync(CliContext c, CancellationToken ct)
+    {
+        (string ns, string name) = Identify(c);
+        ServiceSpec service;
+        try
+        {
+            service = await c.Services.GetAsync(ns, name, ct) ?? throw Missing(c, ns, name);
+        }
+        catch (ServiceRegistryException e)
+        {
+            throw new CommandFailedException(e.Message, e);
+        }
+
+        // Explicit endpoints need no pods; a selector is matched against every pod in etcd, as overlayd does.
+        var pods = new List<PodRecord>();
+        var skipped = new List<SkippedJson>();
+        if (service.Selector is not null)
+        {
+            using var registry = new PodRegistry(c.Store.Session, ListingOnlyTtl);
+            foreach (PodEntry entry in await registry.ListAsync(ct))
+            {
+                if (entry.Pod is { } pod)
+                {
+                    pods.Add(pod);
+                }
+                else
+                {
+                    skipped.Add(new SkippedJson(entry.Key, entry.Problem ?? "not a pod"));
+                }
+            }
+        }
+
+        IReadOnlyList<PortEndpointRows> rows = ServiceEndpointsView.Rows(service, pods);
+        if (c.Output == "json")
+        {
+            c.Out.Write(Json.Document(ServiceEndpointsView.ToJson(service, rows, c.Prefix, skipped)));
+            return 0;
+        }
+
+        foreach (SkippedJson entry in skipped)
+        {
+            c.Warn($"skipped {entry.Key}: {entry.Reason}");
+        }
+
+        ServiceEndpointsView.WriteTable(c.Out, rows);
+        foreach (string refusal in ServiceEndpointsView.Refusals(rows))
+        {
+            c.Err.Write(refusal + "\n");
+        }
+
+        return 0;
+    }
+
     public static async Task<int> RemoveAsync(CliContext c, CancellationToken ct)
     {
         (string ns, string name) = Identify(c);
@@ -230,6 +286,9 @@ internal static class ServiceCommands
 
         return 0;
     }
+
+    // A registry used only to list never puts a pod, so its lease TTL is never used.
+    private static readonly TimeSpan ListingOnlyTtl = TimeSpan.FromSeconds(30);
 
     private static string Addresses(ServiceSpec service) =>
         service.ClusterIPv6 is { } v6 ? $"{service.ClusterIP} and {v6}" : $"{service.ClusterIP}";

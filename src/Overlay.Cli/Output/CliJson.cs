@@ -163,6 +163,28 @@ internal sealed record ServiceListJson(
     [property: JsonPropertyName("services")] IReadOnlyList<ServiceOutputJson> Services,
     [property: JsonPropertyName("skipped")] IReadOnlyList<SkippedJson> Skipped);
 
+internal sealed record EndpointJson(
+    [property: JsonPropertyName("ip")] string IP,
+    [property: JsonPropertyName("port")] int Port,
+    [property: JsonPropertyName("pod")] string? Pod,
+    [property: JsonPropertyName("node")] string? Node);
+
+internal sealed record PortEndpointsJson(
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("port")] int Port,
+    [property: JsonPropertyName("targetPort")] int TargetPort,
+    [property: JsonPropertyName("protocol")] string Protocol,
+    [property: JsonPropertyName("endpoints")] IReadOnlyList<EndpointJson> Endpoints);
+
+internal sealed record ServiceEndpointsJson(
+    [property: JsonPropertyName("namespace")] string Namespace,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("key")] string Key,
+    [property: JsonPropertyName("clusterIP")] string ClusterIP,
+    [property: JsonPropertyName("clusterIPv6")] string? ClusterIPv6,
+    [property: JsonPropertyName("ports")] IReadOnlyList<PortEndpointsJson> Ports,
+    [property: JsonPropertyName("skipped")] IReadOnlyList<SkippedJson> Skipped);
+
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(LeaseJson))]
 [JsonSerializable(typeof(LeaseListJson))]
@@ -173,6 +195,7 @@ internal sealed record ServiceListJson(
 [JsonSerializable(typeof(StatusJson))]
 [JsonSerializable(typeof(ServiceOutputJson))]
 [JsonSerializable(typeof(ServiceListJson))]
+[JsonSerializable(typeof(ServiceEndpointsJson))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>Indented documents; '&amp;' and non-ASCII stay readable (dual-stack keys contain '&amp;').</summary>

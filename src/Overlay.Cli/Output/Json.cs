@@ -21,5 +21,7 @@ internal static class Json
 
     public static string Document(ServiceListJson value) => JsonSerializer.Serialize(value, CliJsonContext.Document.ServiceListJson) + "\n";
 
+    public static string Document(ServiceEndpointsJson value) => JsonSerializer.Serialize(value, CliJsonContext.Document.ServiceEndpointsJson) + "\n";
+
     public static string Line(WatchEventJson value) => JsonSerializer.Serialize(value, CliJsonContext.Line.WatchEventJson) + "\n";
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Overlay.Core.Services;
 
 namespace Overlay.Cli.Tests.Commands;
 
@@ -219,6 +220,134 @@ public sealed class ServiceTests : CliFixture
         Assert.That(missing.ExitCode, Is.EqualTo(1));
         Assert.That(missing.Err, Is.EqualTo($"error: there is no service default/web under {Prefix}/services/; 'overlayctl service list -A' shows what there is\n"));
     }
+
+    [Test]
+    public async Task Endpoints_of_a_selector_service_are_the_pods_it_selects_in_its_namespace_with_their_nodes()
+    {
+        await RunAsync("service", "create", "web", "--port", "http:80:8080", "--port", "dns:53/udp", "--selector", "app=web", "--cluster-ip", "198.19.0.50");
+        PutPod("default", "web-2", "198.18.2.0-24", "198.18.2.7", ("app", "web"));
+        PutPod("default", "web-1", "198.18.1.0-24", "198.18.1.5", ("app", "web"), ("tier", "front"));
+        PutPod("default", "db-1", "198.18.1.0-24", "198.18.1.6", ("app", "db"));
+        PutPod("shop", "web-1", "198.18.3.0-24", "198.18.3.5", ("app", "web"));
+
+        CliResult result = await RunAsync("service", "endpoints", "web");
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Err, Is.Empty);
+        Assert.That(result.Out, Is.EqualTo("""
+            PORT          TARGET   ENDPOINT          POD             NODE
+            http:80/tcp   8080     198.18.1.5:8080   default/web-1   198.18.1.0-24
+            http:80/tcp   8080     198.18.2.7:8080   default/web-2   198.18.2.0-24
+            dns:53/udp    53       198.18.1.5:53     default/web-1   198.18.1.0-24
+            dns:53/udp    53       198.18.2.7:53     default/web-2   198.18.2.0-24
+
+            """));
+    }
+
+    [Test]
+    public async Task Endpoints_of_a_service_that_selects_no_pod_show_none_and_say_connections_are_refused()
+    {
+        await RunAsync("service", "create", "web", "-n", "shop", "--port", "80:8080", "--selector", "app=web", "--cluster-ip", "198.19.0.50");
+        PutPod("default", "web-1", "198.18.1.0-24", "198.18.1.5", ("app", "web"));
+
+        CliResult result = await RunAsync("service", "endpoints", "web", "-n", "shop");
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Out, Is.EqualTo("""
+            PORT     TARGET   ENDPOINT   POD      NODE
+            80/tcp   8080     <none>     <none>   <none>
+
+            """));
+        Assert.That(result.Err, Is.EqualTo("80/tcp has no endpoints: connections to 198.19.0.50:80 are refused\n"));
+    }
+
+    [Test]
+    public async Task Endpoints_given_by_hand_are_shown_at_their_own_port_or_the_target_port_without_pods()
+    {
+        await RunAsync("service", "create", "dns", "--port", "53/udp", "--endpoint", "198.18.2.5:5353", "--endpoint", "198.18.1.5", "--cluster-ip", "198.19.0.10");
+        PutPod("default", "dns-1", "198.18.1.0-24", "198.18.1.5", ("app", "dns"));
+
+        CliResult result = await RunAsync("service", "endpoints", "dns");
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Out, Is.EqualTo("""
+            PORT     TARGET   ENDPOINT          POD      NODE
+            53/udp   53       198.18.1.5:53     <none>   <none>
+            53/udp   53       198.18.2.5:5353   <none>   <none>
+
+            """));
+    }
+
+    [Test]
+    public async Task Endpoints_of_a_dual_stack_service_include_the_IPv6_addresses_of_its_pods()
+    {
+        Etcd.Etcdctl("put", ServiceKey("web"), """{"namespace":"default","name":"web","clusterIP":"198.19.0.50","clusterIPv6":"2001:db8:5::32","ports":[{"port":80,"targetPort":8080,"protocol":"TCP"}],"selector":{"app":"web"}}""").EnsureSuccess();
+        PutPod("default", "web-1", "198.18.1.0-24", "198.18.1.5", ("app", "web"));
+
+        CliResult result = await RunAsync("service", "endpoints", "web");
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(result.Out, Is.EqualTo("""
+            PORT     TARGET   ENDPOINT          POD             NODE
+            80/tcp   8080     198.18.1.5:8080   default/web-1   198.18.1.0-24
+
+            """));
+        Assert.That(result.Err, Is.EqualTo("80/tcp has no endpoints: connections to [2001:db8:5::32]:80 are refused\n"), "no pod has an IPv6 address");
+
+        PutPod("default", "web-2", "198.18.2.0-24", "2001:db8:1:2::5", ("app", "web"));
+        CliResult both = await RunAsync("service", "endpoints", "web");
+
+        Assert.That(both.Out, Does.Contain("80/tcp   8080     [2001:db8:1:2::5]:8080   default/web-2   198.18.2.0-24\n"));
+        Assert.That(both.Err, Is.Empty);
+    }
+
+    [Test]
+    public async Task Endpoints_as_JSON_have_the_documented_shape_and_report_unreadable_pods_as_skipped()
+    {
+        await RunAsync("service", "create", "web", "--port", "http:80:8080", "--selector", "app=web", "--cluster-ip", "198.19.0.50");
+        PutPod("default", "web-1", "198.18.1.0-24", "198.18.1.5", ("app", "web"));
+        Etcd.Etcdctl("put", $"{Prefix}/pods/default/web-9", "{garbage").EnsureSuccess();
+
+        CliResult json = await RunAsync("service", "endpoints", "web", "-o", "json");
+        CliResult table = await RunAsync("service", "endpoints", "web");
+
+        Assert.That(json.ExitCode, Is.Zero, json.ToString());
+        Assert.That(json.Err, Is.Empty);
+        using var document = JsonDocument.Parse(json.Out);
+        JsonElement root = document.RootElement;
+        Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "namespace", "name", "key", "clusterIP", "clusterIPv6", "ports", "skipped" }));
+        Assert.That(root.GetProperty("key").GetString(), Is.EqualTo(ServiceKey("web")));
+        JsonElement port = root.GetProperty("ports").EnumerateArray().Single();
+        Assert.That(port.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "name", "port", "targetPort", "protocol", "endpoints" }));
+        JsonElement endpoint = port.GetProperty("endpoints").EnumerateArray().Single();
+        Assert.That(endpoint.EnumerateObject().Select(p => $"{p.Name}={p.Value}"), Is.EqualTo(new[] { "ip=198.18.1.5", "port=8080", "pod=default/web-1", "node=198.18.1.0-24" }));
+        JsonElement skipped = root.GetProperty("skipped").EnumerateArray().Single();
+        Assert.That(skipped.GetProperty("key").GetString(), Is.EqualTo($"{Prefix}/pods/default/web-9"));
+        Assert.That(table.ExitCode, Is.Zero);
+        Assert.That(table.Err, Does.StartWith($"warning: skipped {Prefix}/pods/default/web-9: "));
+        Assert.That(table.Out, Does.Contain("198.18.1.5:8080   default/web-1"));
+    }
+
+    [Test]
+    public async Task Endpoints_of_a_missing_service_exit_1()
+    {
+        CliResult result = await RunAsync("service", "endpoints", "web");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Out, Is.Empty);
+        Assert.That(result.Err, Is.EqualTo($"error: there is no service default/web under {Prefix}/services/; 'overlayctl service list -A' shows what there is\n"));
+    }
+
+    /// <summary>A pod key as overlayd publishes it (the value through the real codec).</summary>
+    private void PutPod(string ns, string name, string node, string address, params (string Key, string Value)[] labels) =>
+        Etcd.Etcdctl("put", $"{Prefix}/pods/{ns}/{name}", PodCodec.Serialize(new PodRecord
+        {
+            Namespace = ns,
+            Name = name,
+            Node = node,
+            Addresses = [IPAddress.Parse(address)],
+            Labels = labels.ToDictionary(l => l.Key, l => l.Value),
+        })).EnsureSuccess();
 
     [Test]
     public async Task Rm_asks_then_removes_the_service_and_releases_its_ClusterIP()

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Overlay.TestKit;
 
 namespace Overlay.Daemon.Tests.EndToEnd;
@@ -7,7 +8,7 @@ namespace Overlay.Daemon.Tests.EndToEnd;
 public class DemoTests
 {
     [Test]
-    public void The_demo_shows_leases_pods_and_a_full_connectivity_matrix_then_leaves_nothing_behind()
+    public void The_demo_shows_leases_pods_a_full_connectivity_matrix_and_a_service_over_every_pod_then_leaves_nothing_behind()
     {
         Root.Require();
         IReadOnlyList<string> before = NetworkLab.ListNamespaceNames();
@@ -17,10 +18,25 @@ public class DemoTests
 
         Assert.That(demo.ExitCode, Is.Zero, demo.StdOut + demo.StdErr);
         Assert.That(demo.StdOut, Does.Contain("SUBNET").And.Contain("VTEP MAC"), "the lease table");
-        Assert.That(demo.StdOut, Does.Contain("search default.svc.cluster.local svc.cluster.local cluster.local"), "a pod's resolv.conf");
-        Assert.That(System.Text.RegularExpressions.Regex.Count(demo.StdOut, @"\bok\b"), Is.EqualTo(9), "3 x 3 matrix");
+        Assert.That(demo.StdOut, Does.Contain("nameserver 198.19.0.10\n  search default.svc.cluster.local svc.cluster.local cluster.local"), "a pod's resolv.conf, cluster DNS at the service network's .10");
+        Assert.That(Regex.Count(demo.StdOut, @"\bok\b"), Is.EqualTo(9), "3 x 3 matrix");
         Assert.That(demo.StdOut, Does.Not.Contain("FAIL"));
-        Assert.That(System.Text.RegularExpressions.Regex.Count(demo.StdOut, "removed pod "), Is.EqualTo(3));
-        Assert.That(NetworkLab.ListNamespaceNames(), Is.EquivalentTo(before), "namespaces left behind");
+
+        string clusterIP = Regex.Match(demo.StdOut, @"^demo +(198\.19\.\d+\.\d+) +80:8080/tcp +app=demo$", RegexOptions.Multiline).Groups[1].Value;
+        Assert.That(clusterIP, Is.Not.Empty, "the service list shows the service with a ClusterIP of the service network");
+        Assert.That(Regex.Count(demo.StdOut, @"^80/tcp +8080 +198\.18\.\d+\.\d+:8080 +default/\S+-pod\d +198\.18\.\d+\.0-24$", RegexOptions.Multiline), Is.EqualTo(3), "service endpoints: the three pods with their nodes");
+        Match counts = Regex.Match(demo.StdOut, $@"^30 connections from node1's pod to demo \({Regex.Escape(clusterIP)}:80\): node1 (\d+), node2 (\d+), node3 (\d+)$", RegexOptions.Multiline);
+        Assert.That(counts.Success, Is.True, "the line counting where the connections went");
+        int[] perNode = [.. counts.Groups.Values.Skip(1).Select(g => int.Parse(g.Value, System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.That(perNode, Has.All.GreaterThan(0), "every pod answered");
+        Assert.That(perNode.Sum(), Is.EqualTo(30), "every connection was answered");
+        Assert.That(demo.StdOut, Does.Match(@"The backends on the other nodes saw the client's own address 198\.18\.\d+\.2 "));
+        Assert.That(demo.StdOut, Does.Match(@"node1's pod, reached by itself through the service \(hairpin\), saw its gateway 198\.18\.\d+\.1 "));
+        Assert.That(demo.StdOut, Does.Contain($"removed service default/demo; ClusterIP {clusterIP} released"));
+        Assert.That(Regex.Count(demo.StdOut, "removed pod "), Is.EqualTo(3));
+        // Only the demo's own namespaces (named by its lab prefix): other processes may make and remove theirs meanwhile.
+        string lab = Regex.Match(demo.StdOut, @"pod (\S+)-pod1 runs in ").Groups[1].Value;
+        Assert.That(lab, Does.StartWith(NetworkLab.NamePrefix));
+        Assert.That(NetworkLab.ListNamespaceNames().Except(before).Where(n => n.StartsWith(lab + "-", StringComparison.Ordinal)), Is.Empty, "namespaces left behind");
     }
 }
