@@ -118,7 +118,7 @@ internal static class ServicesBenchmark
 
             if (!args.Contains("--skip-kubeproxy"))
             {
-                await CompareShapesAsync(cluster, services, endpoints);
+                await CompareShapesAsync(cluster, services, endpoints, Option(args, "--shape-rounds", 3));
             }
         }
 
@@ -245,7 +245,7 @@ internal static class ServicesBenchmark
     /// Same machine, same run: a full load and a one-service addition in kube-proxy's shape and in ours, in a scratch
     /// namespace, timed around each `nft -f` (ours: every transaction of the split load).
     /// </summary>
-    private static async Task CompareShapesAsync(OverlayCluster cluster, int services, int endpoints)
+    private static async Task CompareShapesAsync(OverlayCluster cluster, int services, int endpoints, int rounds)
     {
         NetNs scratch = cluster.Lab.AddNamespace("shape");
         var network = IPNetwork.Parse(ServiceNetwork);
@@ -270,7 +270,7 @@ internal static class ServicesBenchmark
 
         var ours = new ServiceTable(AddressFamily.InterNetwork, NftCommand.InNamespace(scratch.Name));
         var kube = new NftCommand("ip", ["netns", "exec", scratch.Name, "nft"]);
-        for (int round = 0; round < 3; round++)
+        for (int round = 0; round < rounds; round++)
         {
             ours.Invalidate();
             long start = Stopwatch.GetTimestamp();
