@@ -15,6 +15,7 @@ return command switch
     "startup" => await StartupBenchmark.Run(rest),
     "desiredstate" => DesiredStateBenchmark.Run(rest),
     "services" => await ServicesBenchmark.Run(rest),
+    "servicemodel" => ServiceModelBenchmark.Run(rest),
     _ => Usage(),
 };
 
@@ -28,6 +29,7 @@ static int Usage()
                Overlay.Benchmarks steadymemory [--peers 5000] [--changes 100] [--settle 20] [--overlayd PATH]...
                Overlay.Benchmarks startup [--trials 5] [--overlayd PATH]...
                Overlay.Benchmarks desiredstate [--rounds 5]
+               Overlay.Benchmarks servicemodel [--services 10000] [--endpoints 3] [--changes 100]
                Overlay.Benchmarks services [--services 10000] [--endpoints 3] [--peers 5000] [--trials 100] [--requests 2000] [--settle 20] [--skip-kubeproxy] [--shape-rounds 3] [--log] [--overlayd PATH]...
         --overlayd: overlayd.dll (run with dotnet) or a native overlayd; default: the overlayd.dll beside this program.
         --log: print overlayd's output after the convergence trials (its "reconciled" lines give the per-reconcile time).
