@@ -12,7 +12,8 @@ public readonly record struct SkippedRegistryEntry(string Key, string Reason);
 /// The service registry as one node sees it: the services and pods from etcd, and from them the frontends the
 /// service rules need (<see cref="Desired"/>). Pure: fed with <see cref="PrefixUpdate"/>s, it keeps each service's
 /// frontends and recomputes only the services a change touches (a pod change: the services of its namespace whose
-/// selector matches its old or new labels), so a change costs the same at 10 or 10,000 services.
+/// selector matches its old or new labels), keeps the desired frontends and ClusterIPs up to date in place, and
+/// hands the planner the ones that changed, so a change costs the same at 10 or 10,000 services.
 /// </summary>
 public sealed class ServiceCatalog
 {
@@ -27,6 +28,17 @@ public sealed class ServiceCatalog
     private readonly Dictionary<string, HashSet<string>> _podsByNamespace = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(Frontend Frontend, IReadOnlyList<Backend> Backends)>> _frontends = new(StringComparer.Ordinal);
     private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
+
+    // The desired state, kept up to date in place: every frontend with its backends and the service that owns it,
+    // the ClusterIPs held (counted, and which service counted which), and what changed since the last Desired().
+    private readonly Dictionary<Frontend, IReadOnlyList<Backend>> _desired = [];
+    private readonly Dictionary<Frontend, string> _owners = [];
+    private readonly HashSet<IPAddress> _clusterIPs = [];
+    private readonly Dictionary<IPAddress, int> _clusterIPUses = [];
+    private readonly Dictionary<string, IPAddress> _countedIPs = new(StringComparer.Ordinal);
+    private readonly HashSet<Frontend> _changedFrontends = [];
+    private readonly HashSet<IPAddress> _changedIPs = [];
+    private IPNetwork? _serviceNetwork;
     private long _skipped;
 
     /// <param name="prefix">The etcd prefix without a trailing slash (<c>/coreos.com/network</c>).</param>
@@ -65,40 +77,33 @@ public sealed class ServiceCatalog
     }
 
     /// <summary>
-    /// Every frontend of the IPv4 ClusterIPs with its backends (none: the service has no endpoints), and every
-    /// ClusterIP held; a fresh copy, so the rules' edge may keep it as "what was applied".
+    /// Every frontend of the IPv4 ClusterIPs in <paramref name="serviceNetwork"/> with its backends (none: the service
+    /// has no endpoints), every ClusterIP held, and in <see cref="ServiceRulesInput.Changes"/> what changed since the
+    /// previous call. The collections are the catalog's own, kept up to date in place: read them before the next
+    /// <see cref="Apply(PrefixUpdate)"/>, and copy what must be kept.
     /// </summary>
     public ServiceRulesInput Desired(IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks)
     {
+        if (!serviceNetwork.Equals(_serviceNetwork))
+        {
+            // Another network filters differently: everything again.
+            _serviceNetwork = serviceNetwork;
+            foreach (string id in _frontends.Keys.Concat(_countedIPs.Keys).Concat(_services.Keys).ToList())
+            {
+                _stale.Add(id);
+            }
+        }
+
         foreach (string stale in _stale)
         {
             Recompute(stale);
         }
 
         _stale.Clear();
-        var frontends = new Dictionary<Frontend, IReadOnlyList<Backend>>(_frontends.Count * 2);
-        var clusterIPs = new HashSet<IPAddress>();
-        foreach (ServiceSpec service in _services.Values)
-        {
-            if (service.ClusterIP is { } ip && serviceNetwork.Contains(ip))
-            {
-                clusterIPs.Add(ip);
-            }
-        }
-
-        foreach (List<(Frontend Frontend, IReadOnlyList<Backend> Backends)> list in _frontends.Values)
-        {
-            foreach ((Frontend frontend, IReadOnlyList<Backend> backends) in list)
-            {
-                // Two services on one address and port can only come from a hand-made value: the first one read wins.
-                if (serviceNetwork.Contains(frontend.ClusterIP))
-                {
-                    frontends.TryAdd(frontend, backends);
-                }
-            }
-        }
-
-        return new ServiceRulesInput(serviceNetwork, podNetworks, frontends, clusterIPs);
+        var changes = new ServiceRulesChanges([.. _changedFrontends], [.. _changedIPs]);
+        _changedFrontends.Clear();
+        _changedIPs.Clear();
+        return new ServiceRulesInput(serviceNetwork, podNetworks, _desired, _clusterIPs) { Changes = changes };
     }
 
     private SkippedRegistryEntry? Apply(KeyChange change)
@@ -124,8 +129,7 @@ public sealed class ServiceCatalog
             {
                 string id = ns + "/" + name;
                 _servicesByNamespace[ns].Remove(id);
-                _frontends.Remove(id);
-                _stale.Remove(id);
+                _stale.Add(id); // its frontends and ClusterIP leave the desired state
             }
 
             return null;
@@ -197,27 +201,72 @@ public sealed class ServiceCatalog
         return null;
     }
 
+    /// <summary>Brings one service's frontends and ClusterIP in the desired state up to date (all gone when the service is).</summary>
     private void Recompute(string id)
     {
-        if (!_services.TryGetValue(id, out ServiceSpec? service))
+        if (_frontends.Remove(id, out List<(Frontend Frontend, IReadOnlyList<Backend> Backends)>? old))
         {
+            foreach ((Frontend frontend, _) in old)
+            {
+                if (_owners.TryGetValue(frontend, out string? owner) && owner == id)
+                {
+                    _owners.Remove(frontend);
+                    _desired.Remove(frontend);
+                    _changedFrontends.Add(frontend);
+                }
+            }
+        }
+
+        if (_countedIPs.Remove(id, out IPAddress? counted) && --_clusterIPUses[counted] == 0)
+        {
+            _clusterIPUses.Remove(counted);
+        }
+
+        if (!_services.TryGetValue(id, out ServiceSpec? service) || _serviceNetwork is not { } network
+            || service.ClusterIP is not { } clusterIP || !network.Contains(clusterIP))
+        {
+            SyncClusterIP(counted);
             return;
         }
 
         var list = new List<(Frontend, IReadOnlyList<Backend>)>(service.Ports.Count);
-        if (service.ClusterIP is { } clusterIP)
+        IEnumerable<PodRecord> pods = _podsByNamespace.TryGetValue(service.Namespace, out HashSet<string>? ids)
+            ? ids.Select(p => _pods[p])
+            : [];
+        foreach (PortEndpoints port in EndpointSelection.Endpoints(service, pods, AddressFamily.InterNetwork))
         {
-            IEnumerable<PodRecord> pods = _podsByNamespace.TryGetValue(service.Namespace, out HashSet<string>? ids)
-                ? ids.Select(p => _pods[p])
-                : [];
-            foreach (PortEndpoints port in EndpointSelection.Endpoints(service, pods, AddressFamily.InterNetwork))
+            IReadOnlyList<Backend> backends = port.Endpoints.Count == 0 ? NoBackends : port.Endpoints.Select(e => new Backend(e.Address, e.Port)).ToList();
+            var frontend = new Frontend(clusterIP, port.Port.Protocol, port.Port.Port);
+            list.Add((frontend, backends));
+
+            // Two services on one address and port can only come from a hand-made value: the one that had it keeps it.
+            if (_owners.TryAdd(frontend, id))
             {
-                IReadOnlyList<Backend> backends = port.Endpoints.Count == 0 ? NoBackends : port.Endpoints.Select(e => new Backend(e.Address, e.Port)).ToList();
-                list.Add((new Frontend(clusterIP, port.Port.Protocol, port.Port.Port), backends));
+                _desired[frontend] = backends;
+                _changedFrontends.Add(frontend);
             }
         }
 
         _frontends[id] = list;
+        _countedIPs[id] = clusterIP;
+        _clusterIPUses[clusterIP] = _clusterIPUses.GetValueOrDefault(clusterIP) + 1;
+        SyncClusterIP(counted);
+        SyncClusterIP(clusterIP);
+    }
+
+    /// <summary>The held set follows the use counts; a ClusterIP whose membership changed is reported.</summary>
+    private void SyncClusterIP(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return;
+        }
+
+        bool changed = _clusterIPUses.ContainsKey(address) ? _clusterIPs.Add(address) : _clusterIPs.Remove(address);
+        if (changed)
+        {
+            _changedIPs.Add(address);
+        }
     }
 
     private static HashSet<string> Index(Dictionary<string, HashSet<string>> index, string ns)

@@ -27,6 +27,12 @@ public sealed record ServiceRulesInput(
     /// </summary>
     public IReadOnlyList<IPNetwork>? LocalNetworks { get; init; }
 
+    /// <summary>
+    /// What changed since the desired state the table last applied, when the producer knows (the catalog does): the
+    /// planner then looks only at these frontends and ClusterIPs instead of all of them. Null: compare everything.
+    /// </summary>
+    public ServiceRulesChanges? Changes { get; init; }
+
     /// <summary>Whether <paramref name="address"/> goes into the hairpin set.</summary>
     public bool CanHairpin(IPAddress address)
     {
@@ -55,3 +61,6 @@ public sealed record ServiceApplyResult(int ElementsAdded, int ElementsRemoved, 
 {
     public static readonly ServiceApplyResult Unchanged = new(0, 0, 0, false, []);
 }
+
+/// <summary>The frontends and ClusterIPs that were added, changed or removed since the last desired state.</summary>
+public sealed record ServiceRulesChanges(IReadOnlyCollection<Frontend> Frontends, IReadOnlyCollection<IPAddress> ClusterIPs);

@@ -26,7 +26,9 @@ public sealed class AppliedServiceRules
         PodNetworks = podNetworks;
         Token = token;
         Slots = slots;
+        SlotTable = slots;
         ClusterIPs = clusterIPs;
+        ClusterIPSet = clusterIPs;
         BackendUses = backendUses;
         AddressUses = addressUses;
         LbChains = lbChains;
@@ -45,6 +47,12 @@ public sealed class AppliedServiceRules
     public IReadOnlyDictionary<Frontend, Backend[]> Slots { get; }
 
     public IReadOnlySet<IPAddress> ClusterIPs { get; }
+
+    /// <summary><see cref="Slots"/> itself, which a delta from change hints updates in place.</summary>
+    internal Dictionary<Frontend, Backend[]> SlotTable { get; }
+
+    /// <summary><see cref="ClusterIPs"/> itself, which a delta from change hints updates in place.</summary>
+    internal HashSet<IPAddress> ClusterIPSet { get; }
 
     /// <summary>The node's own pod subnets the hairpin set was limited to (<see cref="ServiceRulesInput.LocalNetworks"/>); null: every endpoint.</summary>
     public IReadOnlyList<IPNetwork>? LocalNetworks { get; init; }
@@ -108,6 +116,14 @@ public static class ServiceRulesPlanner
         ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
         AddressFamily family = desired.ServiceNetwork.BaseAddress.AddressFamily;
         IReadOnlyList<IPNetwork> podNetworks = Normalize(desired.PodNetworks.Where(n => n.BaseAddress.AddressFamily == family));
+        if (applied is not null && desired.Changes is { } hints && ReferenceEquals(previous ?? applied, applied)
+            && applied.Family == family && applied.ServiceNetwork.Equals(desired.ServiceNetwork)
+            && applied.PodNetworks.SequenceEqual(podNetworks) && SameNetworks(applied.LocalNetworks, desired.LocalNetworks)
+            && PlanChanges(applied, desired, hints, family, budget) is { } quick)
+        {
+            return quick;
+        }
+
         int most = desired.Frontends.Where(f => f.Key.ClusterIP.AddressFamily == family).Select(f => f.Value.Count).DefaultIfEmpty(0).Max();
         bool full = applied is null || applied.Family != family || !applied.ServiceNetwork.Equals(desired.ServiceNetwork)
             || !applied.PodNetworks.SequenceEqual(podNetworks) || most > applied.LbChains
@@ -233,6 +249,126 @@ public static class ServiceRulesPlanner
         }
 
         return new ServiceRulesPlan(writer.Finish(), result, full, stale);
+    }
+
+    /// <summary>
+    /// The delta for the frontends and ClusterIPs <paramref name="hints"/> names, and only those: the work and the
+    /// allocation of a change no longer grow with the number of services. <paramref name="applied"/> is updated in
+    /// place and becomes the result (the table forgets it when a transaction fails, so the next apply is a full load;
+    /// the backends such a failed change removed are then not reported stale). Null when a changed frontend needs
+    /// more <c>lb-N</c> chains than the table has: the caller makes the full plan.
+    /// </summary>
+    private static ServiceRulesPlan? PlanChanges(AppliedServiceRules applied, ServiceRulesInput desired, ServiceRulesChanges hints, AddressFamily family, int budget)
+    {
+        foreach (Frontend frontend in hints.Frontends)
+        {
+            if (frontend.ClusterIP.AddressFamily == family && desired.Frontends.TryGetValue(frontend, out IReadOnlyList<Backend>? wanted) && wanted.Count > applied.LbChains)
+            {
+                return null;
+            }
+        }
+
+        Dictionary<Frontend, Backend[]> slots = applied.SlotTable;
+        var changes = new List<(Frontend Frontend, Backend[] Old, Backend[] Now)>();
+        foreach (Frontend frontend in hints.Frontends)
+        {
+            if (frontend.ClusterIP.AddressFamily != family)
+            {
+                continue;
+            }
+
+            slots.TryGetValue(frontend, out Backend[]? old);
+            Backend[] now;
+            if (desired.Frontends.TryGetValue(frontend, out IReadOnlyList<Backend>? backends))
+            {
+                if (old is not null && SameMembers(old, backends))
+                {
+                    continue;
+                }
+
+                Backend[] wanted = [.. backends.Where(b => b.Address.AddressFamily == family).Distinct()];
+                now = old is null ? wanted : AssignSlots(old, wanted);
+                slots[frontend] = now;
+            }
+            else
+            {
+                if (old is null)
+                {
+                    continue;
+                }
+
+                now = [];
+                slots.Remove(frontend);
+            }
+
+            if (!(old ?? []).AsSpan().SequenceEqual(now))
+            {
+                changes.Add((frontend, old ?? [], now));
+            }
+        }
+
+        // Use counts updated in place; what each backend and address was before decides the stale backends and the hairpin pairs.
+        var backendWasUsed = new Dictionary<Backend, bool>();
+        var addressWasUsed = new Dictionary<IPAddress, bool>();
+        foreach ((_, Backend[] old, Backend[] now) in changes)
+        {
+            foreach ((Backend backend, int delta) in old.Select(b => (b, -1)).Concat(now.Select(b => (b, +1))))
+            {
+                backendWasUsed.TryAdd(backend, applied.BackendUses.ContainsKey(backend));
+                addressWasUsed.TryAdd(backend.Address, applied.AddressUses.ContainsKey(backend.Address));
+                Count(applied.BackendUses, backend, delta);
+                Count(applied.AddressUses, backend.Address, delta);
+            }
+        }
+
+        Backend[] stale = [.. backendWasUsed.Where(b => b.Value && !applied.BackendUses.ContainsKey(b.Key)).Select(b => b.Key)];
+        var writer = new TransactionWriter(family, budget);
+        foreach ((IPAddress address, bool was) in addressWasUsed)
+        {
+            if (!was && applied.AddressUses.ContainsKey(address) && desired.CanHairpin(address))
+            {
+                writer.Add(Change.Single(ElementList.HairpinAdd, ServiceRuleset.HairpinElement(address)));
+            }
+        }
+
+        foreach ((Frontend frontend, Backend[] old, Backend[] now) in changes)
+        {
+            writer.Add(FrontendChange(frontend, old, now));
+        }
+
+        var removedIPs = new List<IPAddress>();
+        foreach (IPAddress address in hints.ClusterIPs)
+        {
+            if (address.AddressFamily != family)
+            {
+                continue;
+            }
+
+            bool wanted = desired.ClusterIPs is IReadOnlySet<IPAddress> set ? set.Contains(address) : desired.ClusterIPs.Contains(address);
+            if (wanted && applied.ClusterIPSet.Add(address))
+            {
+                writer.Add(Change.Single(ElementList.ClusterIPAdd, ServiceRuleset.Address(address)));
+            }
+            else if (!wanted && applied.ClusterIPSet.Remove(address))
+            {
+                removedIPs.Add(address);
+            }
+        }
+
+        foreach (IPAddress address in removedIPs)
+        {
+            writer.Add(Change.Single(ElementList.ClusterIPDelete, ServiceRuleset.Address(address)));
+        }
+
+        foreach ((IPAddress address, bool was) in addressWasUsed)
+        {
+            if (was && !applied.AddressUses.ContainsKey(address) && desired.CanHairpin(address))
+            {
+                writer.Add(Change.Single(ElementList.HairpinDelete, ServiceRuleset.HairpinElement(address)));
+            }
+        }
+
+        return new ServiceRulesPlan(writer.Finish(), applied, FullLoad: false, stale);
     }
 
     private static bool SameNetworks(IReadOnlyList<IPNetwork>? a, IReadOnlyList<IPNetwork>? b) =>

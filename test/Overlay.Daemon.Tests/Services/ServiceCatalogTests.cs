@@ -116,17 +116,69 @@ public class ServiceCatalogTests
     }
 
     [Test]
-    public void Each_desired_state_is_a_fresh_copy_so_the_applied_one_never_changes_under_the_table()
+    public void Each_desired_state_names_only_the_frontends_and_cluster_ips_that_changed_since_the_previous_one()
     {
         Put(Web());
+        Put(Web() with { Name = "db", ClusterIP = IPAddress.Parse("198.19.0.30"), Selector = new Dictionary<string, string> { ["app"] = "db" } });
+        ServiceRulesInput first = catalog.Desired(ServiceNetwork, PodNetworks);
+        Assert.That(first.Changes!.Frontends, Has.Count.EqualTo(2));
+        Assert.That(first.Changes.ClusterIPs, Has.Count.EqualTo(2));
+
         Put(Pod("default", "web-1", "198.18.1.5", ("app", "web")));
-        ServiceRulesInput before = catalog.Desired(ServiceNetwork, PodNetworks);
+        ServiceRulesInput second = catalog.Desired(ServiceNetwork, PodNetworks);
+        Delete(RegistryKeys.Service(Prefix, "default", "db"));
+        ServiceRulesInput third = catalog.Desired(ServiceNetwork, PodNetworks);
+        ServiceRulesInput quiet = catalog.Desired(ServiceNetwork, PodNetworks);
 
-        Put(Pod("default", "web-2", "198.18.2.5", ("app", "web")));
-        ServiceRulesInput after = catalog.Desired(ServiceNetwork, PodNetworks);
+        var web = new Frontend(IPAddress.Parse("198.19.0.20"), ServiceProtocol.Tcp, 80);
+        var db = new Frontend(IPAddress.Parse("198.19.0.30"), ServiceProtocol.Tcp, 80);
+        Assert.That(second.Changes!.Frontends, Is.EqualTo(new[] { web }), "a pod joining web touches web only");
+        Assert.That(second.Changes.ClusterIPs, Is.Empty);
+        Assert.That(third.Changes!.Frontends, Is.EqualTo(new[] { db }));
+        Assert.That(third.Changes.ClusterIPs, Is.EqualTo(new[] { IPAddress.Parse("198.19.0.30") }));
+        Assert.That(third.Frontends.Keys, Is.EqualTo(new[] { web }));
+        Assert.That(quiet.Changes!.Frontends, Is.Empty);
+    }
 
-        Assert.That(before.Frontends.Single().Value, Has.Count.EqualTo(1));
-        Assert.That(after.Frontends.Single().Value, Has.Count.EqualTo(2));
+    [Test]
+    public void Planning_from_the_changes_gives_the_same_table_as_comparing_everything()
+    {
+        // The same sequence of registry updates planned twice: with the catalog's change hints, and without them.
+        var hinted = new ServiceCatalog(Prefix);
+        AppliedServiceRules? fast = null;
+        AppliedServiceRules? slow = null;
+        var random = new Random(12);
+        for (int step = 0; step < 300; step++)
+        {
+            int i = random.Next(20);
+            KeyChange change = random.Next(4) switch
+            {
+                0 => new KeyChange(RegistryKeys.Service(Prefix, "default", "s" + i), null),
+                1 => new KeyChange(RegistryKeys.Pod(Prefix, "default", "p" + i), null),
+                2 => new KeyChange(RegistryKeys.Pod(Prefix, "default", "p" + i), PodCodec.Serialize(Pod("default", "p" + i, $"198.18.{i}.{random.Next(2, 9)}", ("app", "a" + random.Next(3))))),
+                _ => new KeyChange(RegistryKeys.Service(Prefix, "default", "s" + i), ServiceCodec.Serialize(Web() with
+                {
+                    Name = "s" + i,
+                    ClusterIP = IPAddress.Parse($"198.19.1.{i + 1}"),
+                    Selector = new Dictionary<string, string> { ["app"] = "a" + random.Next(3) },
+                })),
+            };
+            hinted.Apply(Update(change));
+            ServiceRulesInput desired = hinted.Desired(ServiceNetwork, PodNetworks);
+            ServiceRulesInput everything = desired with { Changes = null, Frontends = new Dictionary<Frontend, IReadOnlyList<Backend>>(desired.Frontends), ClusterIPs = desired.ClusterIPs.ToList() };
+
+            slow = ServiceRulesPlanner.Plan(slow, everything, token: 1).Result;
+            fast = ServiceRulesPlanner.Plan(fast, desired, token: 1).Result;
+
+            Assert.That(fast.Slots.Keys, Is.EquivalentTo(slow.Slots.Keys), $"step {step}");
+            foreach ((Frontend frontend, Backend[] slots) in slow.Slots)
+            {
+                Assert.That(fast.Slots[frontend], Is.EquivalentTo(slots), $"step {step}: {frontend}");
+            }
+
+            Assert.That(fast.ClusterIPs, Is.EquivalentTo(slow.ClusterIPs), $"step {step}");
+            Assert.That(fast.Hairpin, Is.EquivalentTo(slow.Hairpin), $"step {step}");
+        }
     }
 
     private IReadOnlyList<Backend> BackendsOfWeb() =>
