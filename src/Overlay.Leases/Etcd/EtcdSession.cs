@@ -3,6 +3,7 @@ using Etcdserverpb;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Mvccpb;
 using Overlay.Core.Leases;
 using Polly;
 using Polly.Retry;
@@ -101,6 +102,55 @@ public sealed class EtcdSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Keys per page of <see cref="ListAsync"/>: thousands of values in one response would near gRPC's 4 MiB message limit.</summary>
+    internal const int DefaultPageSize = 1000;
+
+    /// <summary>
+    /// Every key under <paramref name="prefix"/>, read in pages of <paramref name="pageSize"/> at the revision of the first
+    /// page (one snapshot), and that revision. When the revision is compacted between two pages, it lists again at
+    /// the newest revision (twice at most).
+    /// </summary>
+    internal async Task<(List<KeyValue> Entries, long Revision)> ListAsync(string prefix, int pageSize, CancellationToken ct)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ListPagesAsync(prefix, pageSize, ct).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.OutOfRange && attempt < 3)
+            {
+                Logger.ListRestarted(prefix, e.Status.Detail);
+            }
+        }
+    }
+
+    private async Task<(List<KeyValue> Entries, long Revision)> ListPagesAsync(string prefix, int pageSize, CancellationToken ct)
+    {
+        var entries = new List<KeyValue>();
+        Google.Protobuf.ByteString from = Google.Protobuf.ByteString.CopyFromUtf8(prefix);
+        Google.Protobuf.ByteString rangeEnd = RangeEnd(prefix);
+        long revision = 0;
+        while (true)
+        {
+            var request = new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = pageSize, Revision = revision };
+            RangeResponse page = await CallAsync("list " + prefix, o => Kv.RangeAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
+            if (revision == 0)
+            {
+                revision = page.Header.Revision;
+            }
+
+            entries.AddRange(page.Kvs);
+            if (!page.More || page.Kvs.Count == 0)
+            {
+                return (entries, revision);
+            }
+
+            // The next page starts right after the last key of this one.
+            from = Google.Protobuf.ByteString.CopyFrom([.. page.Kvs[^1].Key.ToByteArray(), 0]);
+        }
+    }
+
     /// <summary>The end of the key range that holds every key starting with <paramref name="prefix"/>.</summary>
     internal static Google.Protobuf.ByteString RangeEnd(string prefix) => EtcdClient.GetRangeEnd(Google.Protobuf.ByteString.CopyFromUtf8(prefix));
 
@@ -144,4 +194,7 @@ internal static partial class EtcdSessionLog
 {
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "etcd {Operation} failed ({Error}); retry {Attempt} in {Delay}")]
     public static partial void EtcdCallRetrying(this ILogger logger, string operation, int attempt, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "listing {Prefix} again: its revision was compacted between two pages ({Detail})")]
+    public static partial void ListRestarted(this ILogger logger, string prefix, string detail);
 }

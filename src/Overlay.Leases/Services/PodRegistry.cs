@@ -108,10 +108,9 @@ public sealed class PodRegistry : IDisposable
     /// <summary>Every key under the pods prefix; values that are not pods come with the reason.</summary>
     public async Task<IReadOnlyList<PodEntry>> ListAsync(CancellationToken ct)
     {
-        var request = new RangeRequest { Key = ByteString.CopyFromUtf8(PodsPrefix), RangeEnd = EtcdSession.RangeEnd(PodsPrefix) };
-        RangeResponse response = await session.CallAsync("list pods", o => session.Kv.RangeAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
-        var entries = new List<PodEntry>(response.Kvs.Count);
-        foreach (KeyValue kv in response.Kvs)
+        (List<KeyValue> kvs, _) = await session.ListAsync(PodsPrefix, EtcdSession.DefaultPageSize, ct).ConfigureAwait(false);
+        var entries = new List<PodEntry>(kvs.Count);
+        foreach (KeyValue kv in kvs)
         {
             string key = kv.Key.ToStringUtf8();
             if (!RegistryKeys.TrySplit(key, PodsPrefix, out string ns, out string name))

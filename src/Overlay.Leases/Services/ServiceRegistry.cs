@@ -44,7 +44,7 @@ public sealed class ServiceRegistry
     public string ClusterIPsPrefix => RegistryKeys.ClusterIPsPrefix(session.Prefix);
 
     /// <summary>Entries per list page, as the lease list pages (small responses, far from gRPC's 4 MiB).</summary>
-    internal int ListPageSize { get; init; } = 1000;
+    internal int ListPageSize { get; init; } = EtcdSession.DefaultPageSize;
 
     /// <summary>
     /// Creates <paramref name="spec"/> (its ClusterIPs are ignored) with the ClusterIP <paramref name="choice"/> says,
@@ -309,48 +309,13 @@ public sealed class ServiceRegistry
     /// <summary>Hands every key under <paramref name="folder"/> to <paramref name="each"/>, page by page at the first page's revision; returns it.</summary>
     private async Task<long> RangeAllAsync(string folder, Action<KeyValue> each, CancellationToken ct)
     {
-        for (int attempt = 1; ; attempt++)
+        (List<KeyValue> entries, long revision) = await session.ListAsync(folder, ListPageSize, ct).ConfigureAwait(false);
+        foreach (KeyValue kv in entries)
         {
-            var seen = new List<KeyValue>();
-            try
-            {
-                long revision = await RangePagesAsync(folder, seen, ct).ConfigureAwait(false);
-                foreach (KeyValue kv in seen)
-                {
-                    each(kv);
-                }
-
-                return revision;
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.OutOfRange && attempt < 3)
-            {
-                // The revision was compacted between two pages: list again at the newest.
-            }
+            each(kv);
         }
-    }
 
-    private async Task<long> RangePagesAsync(string folder, List<KeyValue> into, CancellationToken ct)
-    {
-        ByteString from = ByteString.CopyFromUtf8(folder);
-        ByteString rangeEnd = EtcdSession.RangeEnd(folder);
-        long revision = 0;
-        while (true)
-        {
-            var request = new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = ListPageSize, Revision = revision };
-            RangeResponse page = await session.CallAsync("list", o => session.Kv.RangeAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
-            if (revision == 0)
-            {
-                revision = page.Header.Revision;
-            }
-
-            into.AddRange(page.Kvs);
-            if (!page.More || page.Kvs.Count == 0)
-            {
-                return revision;
-            }
-
-            from = ByteString.CopyFrom([.. page.Kvs[^1].Key.ToByteArray(), 0]);
-        }
+        return revision;
     }
 
     private static KeyValue? Found(TxnResponse response, int index) =>

@@ -336,63 +336,28 @@ public sealed class LeaseStore
     /// Leases per list page. A /10 cut into /24s holds 16,384 leases, about 3 MiB in one response: near gRPC's
     /// 4 MiB message limit, and a megabyte buffer the daemon would keep. Pages of this many stay small.
     /// </summary>
-    internal int ListPageSize { get; init; } = 1000;
+    internal int ListPageSize { get; init; } = EtcdSession.DefaultPageSize;
 
     /// <summary>Every entry under the subnets prefix, read in pages at the revision of the first page (one snapshot).</summary>
     internal async Task<Listing> ListEntriesAsync(CancellationToken ct)
     {
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await ListPagesAsync(ct).ConfigureAwait(false);
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.OutOfRange && attempt < 3)
-            {
-                // The snapshot's revision was compacted between two pages: list again at the newest revision.
-                logger.ListRestarted(e.Status.Detail);
-            }
-        }
-    }
-
-    private async Task<Listing> ListPagesAsync(CancellationToken ct)
-    {
-        var entries = new List<LeaseEntry>();
+        (List<KeyValue> kvs, long revision) = await session.ListAsync(session.SubnetsPrefix, ListPageSize, ct).ConfigureAwait(false);
+        var entries = new List<LeaseEntry>(kvs.Count);
         var skipped = new List<SkippedEntry>();
-        ByteString from = ByteString.CopyFromUtf8(session.SubnetsPrefix);
-        ByteString rangeEnd = EtcdSession.RangeEnd(session.SubnetsPrefix);
-        long revision = 0;
-        while (true)
+        foreach (KeyValue kv in kvs)
         {
-            var request = new RangeRequest { Key = from, RangeEnd = rangeEnd, Limit = ListPageSize, Revision = revision };
-            RangeResponse page = await session.CallAsync("list", o => session.Kv.RangeAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
-            if (revision == 0)
+            if (LeaseEntries.TryParse(session.Prefix, kv, out EtcdLease? lease, out SkippedEntry? bad))
             {
-                revision = page.Header.Revision;
+                entries.Add(new LeaseEntry(lease, kv.ModRevision, kv.CreateRevision));
             }
-
-            foreach (KeyValue kv in page.Kvs)
+            else
             {
-                if (LeaseEntries.TryParse(session.Prefix, kv, out EtcdLease? lease, out SkippedEntry? bad))
-                {
-                    entries.Add(new LeaseEntry(lease, kv.ModRevision, kv.CreateRevision));
-                }
-                else
-                {
-                    logger.EntrySkipped(bad.Key, bad.Reason);
-                    skipped.Add(bad);
-                }
+                logger.EntrySkipped(bad.Key, bad.Reason);
+                skipped.Add(bad);
             }
-
-            if (!page.More || page.Kvs.Count == 0)
-            {
-                return new Listing(entries, revision, skipped);
-            }
-
-            // The next page starts right after the last key of this one.
-            byte[] last = page.Kvs[^1].Key.ToByteArray();
-            from = ByteString.CopyFrom([.. last, 0]);
         }
+
+        return new Listing(entries, revision, skipped);
     }
 
     private static bool SameNode(KeyValue stored, LeaseAttributes attributes)
@@ -609,9 +574,6 @@ internal static partial class LeaseStoreLog
 
     [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "deleted this node's lease {Subnet}: it no longer fits the network config")]
     public static partial void StaleLeaseDeleted(this ILogger logger, SubnetKey subnet);
-
-    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "listing the leases again from the newest revision: {Detail}")]
-    public static partial void ListRestarted(this ILogger logger, string detail);
 
     [LoggerMessage(EventId = 2112, Level = LogLevel.Debug, Message = "could not revoke unused etcd lease {LeaseId:x} ({Error}); it will expire")]
     public static partial void RevokeFailed(this ILogger logger, long leaseId, string error);

@@ -67,12 +67,8 @@ public sealed class PrefixWatcher
     }
 
     /// <summary>Every key and value under the prefix, and the revision they were read at.</summary>
-    internal async Task<(List<KeyValue> Entries, long Revision)> ListAsync(CancellationToken ct)
-    {
-        var request = new RangeRequest { Key = ByteString.CopyFromUtf8(prefix), RangeEnd = EtcdSession.RangeEnd(prefix) };
-        RangeResponse response = await session.CallAsync("list " + prefix, o => session.Kv.RangeAsync(request, o).ResponseAsync, ct).ConfigureAwait(false);
-        return ([.. response.Kvs], response.Header.Revision);
-    }
+    internal Task<(List<KeyValue> Entries, long Revision)> ListAsync(CancellationToken ct) =>
+        session.ListAsync(prefix, EtcdSession.DefaultPageSize, ct);
 
     /// <summary>The state of one watch: the keys known (with their mod revisions), where to resume, and the open stream.</summary>
     private sealed class WatchRun : IAsyncDisposable
