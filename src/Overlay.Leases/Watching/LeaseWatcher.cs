@@ -62,118 +62,38 @@ public sealed class LeaseWatcher
         logger.EntrySkipped(entry.Key, entry.Reason);
     }
 
-    /// <summary>The state of one watch: what is known, where to resume, and the open stream.</summary>
-    private sealed class WatchRun : IAsyncDisposable
+    /// <summary>The state of one watch of the leases: what is known and where to resume (the stream: <see cref="WatchRun{TUpdate}"/>).</summary>
+    private sealed class WatchRun : WatchRun<LeaseUpdate>
     {
         private readonly LeaseWatcher owner;
-        private readonly Backoff backoff;
         private Dictionary<SubnetKey, EtcdLease>? known;
-        private long nextRevision;
-        private bool relist;
-        private AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? call;
-        private CancellationTokenSource? callCancellation;
-
-        // Whether etcd has answered on the current stream. Until it has, the stream gets one call timeout to do so:
-        // a create request sent while etcd was coming back up can be lost, and the stream would then wait forever.
-        private bool answered;
 
         public WatchRun(LeaseWatcher owner, LeaseSnapshot? start)
+            : base(owner.session, owner.session.SubnetsPrefix)
         {
             this.owner = owner;
-            backoff = Backoff.ForLoops(owner.session.Time);
             if (start is not null)
             {
                 known = start.Leases.ToDictionary(l => l.Subnet);
-                nextRevision = start.Revision + 1;
+                NextRevision = start.Revision + 1;
             }
         }
 
         private ILogger Logger => owner.logger;
 
-        /// <summary>The next update, or null once <paramref name="ct"/> is cancelled.</summary>
-        public async Task<LeaseUpdate?> NextAsync(CancellationToken ct)
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                try
-                {
-                    if (known is null || relist)
-                    {
-                        return await ListAsync(ct).ConfigureAwait(false);
-                    }
+        protected override bool NeedsList => known is null;
 
-                    if (call is null)
-                    {
-                        await OpenAsync(ct).ConfigureAwait(false);
-                        answered = false;
-                    }
+        protected override void OnOpened(long revision) => Logger.WatchOpened(revision);
 
-                    using var firstAnswer = answered ? null : CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    firstAnswer?.CancelAfter(owner.session.Options.CallTimeout);
-                    if (!await call!.ResponseStream.MoveNext(firstAnswer?.Token ?? ct).ConfigureAwait(false))
-                    {
-                        Logger.WatchStreamEnded(nextRevision);
-                        Close();
-                        await backoff.DelayAsync(ct).ConfigureAwait(false);
-                        continue;
-                    }
+        protected override void OnStreamEnded(long revision) => Logger.WatchStreamEnded(revision);
 
-                    WatchResponse response = call.ResponseStream.Current;
-                    answered = true;
-                    backoff.Reset();
-                    if (response.CompactRevision > 0)
-                    {
-                        Logger.WatchCompacted(nextRevision, response.CompactRevision);
-                        Close();
-                        relist = true;
-                        continue;
-                    }
+        protected override void OnCompacted(long revision, long compactRevision) => Logger.WatchCompacted(revision, compactRevision);
 
-                    if (response.Canceled)
-                    {
-                        Logger.WatchCanceled(nextRevision, response.CancelReason);
-                        Close();
-                        await backoff.DelayAsync(ct).ConfigureAwait(false);
-                        continue;
-                    }
+        protected override void OnCanceled(long revision, string reason) => Logger.WatchCanceled(revision, reason);
 
-                    if (response.Events.Count > 0 && Apply(response) is { } update)
-                    {
-                        return update;
-                    }
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception e)
-                {
-                    // Whatever broke (etcd down, connection reset, permissions), the watch carries on from where it was.
-                    Close();
-                    owner.session.CountFailure();
-                    TimeSpan delay = backoff.Next();
-                    Logger.WatchFailed(nextRevision, EtcdErrors.Describe(e), delay);
-                    try
-                    {
-                        await Task.Delay(delay, owner.session.Time, ct).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
+        protected override void OnFailed(long revision, string error, TimeSpan delay) => Logger.WatchFailed(revision, error, delay);
 
-            return null;
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            Close();
-            return ValueTask.CompletedTask;
-        }
-
-        private async Task<LeaseUpdate> ListAsync(CancellationToken ct)
+        protected override async Task<LeaseUpdate> ListAsync(CancellationToken ct)
         {
             LeaseStore.Listing listing = await owner.store.ListEntriesAsync(ct).ConfigureAwait(false);
             foreach (SkippedEntry bad in listing.Skipped)
@@ -187,30 +107,15 @@ public sealed class LeaseWatcher
                 : LeaseDiff.Between(known, fresh);
             bool first = known is null;
             known = fresh;
-            nextRevision = listing.Revision + 1;
-            relist = false;
+            NextRevision = listing.Revision + 1;
             Logger.LeasesListed(fresh.Count, listing.Revision, listing.Skipped.Count, first ? "initial list" : "relist after compaction", changes.Count);
             return new LeaseUpdate(changes, Current(), listing.Revision, IsResync: true);
         }
 
-        private async Task OpenAsync(CancellationToken ct)
-        {
-            callCancellation = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            call = owner.session.Watches.Watch(cancellationToken: callCancellation.Token);
-            var create = new WatchCreateRequest
-            {
-                Key = ByteString.CopyFromUtf8(owner.session.SubnetsPrefix),
-                RangeEnd = EtcdSession.RangeEnd(owner.session.SubnetsPrefix),
-                StartRevision = nextRevision,
-            };
-            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, ct).ConfigureAwait(false);
-            Logger.WatchOpened(nextRevision);
-        }
-
-        private LeaseUpdate? Apply(WatchResponse response)
+        protected override LeaseUpdate? Apply(WatchResponse response)
         {
             var changes = new List<LeaseChange>();
-            long last = nextRevision - 1;
+            long last = NextRevision - 1;
             string prefix = owner.session.Prefix;
             foreach (Event e in response.Events)
             {
@@ -246,25 +151,12 @@ public sealed class LeaseWatcher
                 }
             }
 
-            nextRevision = last + 1;
+            NextRevision = last + 1;
             return changes.Count == 0 ? null : new LeaseUpdate(changes, Current(), last, IsResync: false);
         }
 
         // Unordered: a copy per update must stay cheap at thousands of leases; consumers sort if they need to.
         private List<EtcdLease> Current() => [.. known!.Values];
-
-        private void Close()
-        {
-            if (callCancellation is not null)
-            {
-                callCancellation.Cancel();
-                callCancellation.Dispose();
-                callCancellation = null;
-            }
-
-            call?.Dispose();
-            call = null;
-        }
     }
 }
 

@@ -70,112 +70,29 @@ public sealed class PrefixWatcher
     internal Task<(List<KeyValue> Entries, long Revision)> ListAsync(CancellationToken ct) =>
         session.ListAsync(prefix, EtcdSession.DefaultPageSize, ct);
 
-    /// <summary>The state of one watch: the keys known (with their mod revisions), where to resume, and the open stream.</summary>
-    private sealed class WatchRun : IAsyncDisposable
+    /// <summary>The state of one watch: the keys known (with their mod revisions) and where to resume (the stream: <see cref="WatchRun{TUpdate}"/>).</summary>
+    private sealed class WatchRun : WatchRun<PrefixUpdate>
     {
         private readonly PrefixWatcher owner;
-        private readonly Backoff backoff;
         private Dictionary<string, long>? known;
-        private long nextRevision;
-        private bool relist;
-        private AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? call;
-        private CancellationTokenSource? callCancellation;
-
-        // Until etcd has answered on a new stream, it gets one call timeout to do so: a create request sent while
-        // etcd was coming back up can be lost, and the stream would then wait forever.
-        private bool answered;
 
         public WatchRun(PrefixWatcher owner, Dictionary<string, long>? known, long revision)
+            : base(owner.session, owner.prefix)
         {
             this.owner = owner;
             this.known = known;
-            nextRevision = revision + 1;
-            backoff = Backoff.ForLoops(owner.session.Time);
+            NextRevision = revision + 1;
         }
 
         private ILogger Logger => owner.logger;
 
-        public async Task<PrefixUpdate?> NextAsync(CancellationToken ct)
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                try
-                {
-                    if (known is null || relist)
-                    {
-                        return await ListAsync(ct).ConfigureAwait(false);
-                    }
+        protected override bool NeedsList => known is null;
 
-                    if (call is null)
-                    {
-                        await OpenAsync(ct).ConfigureAwait(false);
-                        answered = false;
-                    }
+        protected override void OnCompacted(long revision, long compactRevision) => Logger.PrefixWatchCompacted(owner.prefix, revision, compactRevision);
 
-                    using var firstAnswer = answered ? null : CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    firstAnswer?.CancelAfter(owner.session.Options.CallTimeout);
-                    if (!await call!.ResponseStream.MoveNext(firstAnswer?.Token ?? ct).ConfigureAwait(false))
-                    {
-                        Close();
-                        await backoff.DelayAsync(ct).ConfigureAwait(false);
-                        continue;
-                    }
+        protected override void OnFailed(long revision, string error, TimeSpan delay) => Logger.PrefixWatchFailed(owner.prefix, revision, error, delay);
 
-                    WatchResponse response = call.ResponseStream.Current;
-                    answered = true;
-                    backoff.Reset();
-                    if (response.CompactRevision > 0)
-                    {
-                        Logger.PrefixWatchCompacted(owner.prefix, nextRevision, response.CompactRevision);
-                        Close();
-                        relist = true;
-                        continue;
-                    }
-
-                    if (response.Canceled)
-                    {
-                        Close();
-                        await backoff.DelayAsync(ct).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    if (response.Events.Count > 0 && Apply(response) is { } update)
-                    {
-                        return update;
-                    }
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception e)
-                {
-                    // Whatever broke (etcd down, connection reset, permissions), the watch carries on from where it was.
-                    Close();
-                    owner.session.CountFailure();
-                    TimeSpan delay = backoff.Next();
-                    Logger.PrefixWatchFailed(owner.prefix, nextRevision, EtcdErrors.Describe(e), delay);
-                    try
-                    {
-                        await Task.Delay(delay, owner.session.Time, ct).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
-
-            return null;
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            Close();
-            return ValueTask.CompletedTask;
-        }
-
-        private async Task<PrefixUpdate> ListAsync(CancellationToken ct)
+        protected override async Task<PrefixUpdate> ListAsync(CancellationToken ct)
         {
             (List<KeyValue> entries, long revision) = await owner.ListAsync(ct).ConfigureAwait(false);
             var fresh = new Dictionary<string, long>(entries.Count, StringComparer.Ordinal);
@@ -196,29 +113,15 @@ public sealed class PrefixWatcher
             }
 
             known = fresh;
-            nextRevision = revision + 1;
-            relist = false;
+            NextRevision = revision + 1;
             Logger.PrefixListed(owner.prefix, fresh.Count, revision, changes.Count);
             return new PrefixUpdate(changes, revision, IsResync: true, owner.prefix);
         }
 
-        private async Task OpenAsync(CancellationToken ct)
-        {
-            callCancellation = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            call = owner.session.Watches.Watch(cancellationToken: callCancellation.Token);
-            var create = new WatchCreateRequest
-            {
-                Key = ByteString.CopyFromUtf8(owner.prefix),
-                RangeEnd = EtcdSession.RangeEnd(owner.prefix),
-                StartRevision = nextRevision,
-            };
-            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, ct).ConfigureAwait(false);
-        }
-
-        private PrefixUpdate? Apply(WatchResponse response)
+        protected override PrefixUpdate? Apply(WatchResponse response)
         {
             var changes = new List<KeyChange>(response.Events.Count);
-            long last = nextRevision - 1;
+            long last = NextRevision - 1;
             foreach (Event e in response.Events)
             {
                 KeyValue kv = e.Kv;
@@ -235,21 +138,8 @@ public sealed class PrefixWatcher
                 }
             }
 
-            nextRevision = last + 1;
+            NextRevision = last + 1;
             return changes.Count == 0 ? null : new PrefixUpdate(changes, last, IsResync: false, owner.prefix);
-        }
-
-        private void Close()
-        {
-            if (callCancellation is not null)
-            {
-                callCancellation.Cancel();
-                callCancellation.Dispose();
-                callCancellation = null;
-            }
-
-            call?.Dispose();
-            call = null;
         }
     }
 }
