@@ -111,63 +111,13 @@ public sealed class PrefixWatcherTests
 
     private void Etcd(params string[] args) => Assert.That(etcd.Etcdctl(args).ExitCode, Is.Zero, $"etcdctl {string.Join(' ', args)}");
 
-    /// <summary>Runs a watch in the background and keeps every update.</summary>
-    private sealed class Recorder : IAsyncDisposable
+    /// <summary>The prefix watch's recorder: its key changes in order.</summary>
+    private sealed class Recorder(IAsyncEnumerable<PrefixUpdate> watch)
+        : UpdateRecorder<PrefixUpdate>(watch, u => $"r{u.Revision}{(u.IsResync ? " resync" : "")}: {u.Changes.Count} changes")
     {
-        private readonly List<PrefixUpdate> updates = [];
-        private readonly CancellationTokenSource stop = new();
-        private readonly Task pump;
-
-        public Recorder(IAsyncEnumerable<PrefixUpdate> watch)
-        {
-            pump = Task.Run(async () =>
-            {
-                await foreach (PrefixUpdate update in watch.WithCancellation(stop.Token))
-                {
-                    lock (updates)
-                    {
-                        updates.Add(update);
-                    }
-                }
-            });
-        }
-
-        public IReadOnlyList<PrefixUpdate> Updates
-        {
-            get
-            {
-                lock (updates)
-                {
-                    return [.. updates];
-                }
-            }
-        }
-
         public IReadOnlyList<KeyChange> Changes => Updates.SelectMany(u => u.Changes).ToList();
 
-        public async Task WaitUntilAsync(Func<Recorder, bool> condition, string what, TimeSpan? timeout = null)
-        {
-            bool met = await Poll.UntilAsync(() => Task.FromResult(condition(this) || pump.IsCompleted), timeout ?? TimeSpan.FromSeconds(15));
-            if (pump.IsFaulted)
-            {
-                await pump;
-            }
-
-            Assert.That(met && !pump.IsCompleted, Is.True, $"timed out waiting for {what}; got {Changes.Count} changes");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await stop.CancelAsync();
-            try
-            {
-                await pump;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            stop.Dispose();
-        }
+        public Task WaitUntilAsync(Func<Recorder, bool> condition, string what, TimeSpan? timeout = null) =>
+            base.WaitUntilAsync(_ => condition(this), what, timeout);
     }
 }

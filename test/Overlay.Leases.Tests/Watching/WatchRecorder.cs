@@ -4,17 +4,19 @@ using Overlay.TestKit;
 namespace Overlay.Leases.Tests.Watching;
 
 /// <summary>Runs a watch in the background and keeps every update it delivers.</summary>
-public sealed class WatchRecorder : IAsyncDisposable
+public class UpdateRecorder<TUpdate> : IAsyncDisposable
 {
-    private readonly List<LeaseUpdate> updates = [];
+    private readonly List<TUpdate> updates = [];
     private readonly CancellationTokenSource stop = new();
     private readonly Task pump;
+    private readonly Func<TUpdate, string> describe;
 
-    public WatchRecorder(IAsyncEnumerable<LeaseUpdate> watch)
+    public UpdateRecorder(IAsyncEnumerable<TUpdate> watch, Func<TUpdate, string> describe)
     {
+        this.describe = describe;
         pump = Task.Run(async () =>
         {
-            await foreach (LeaseUpdate update in watch.WithCancellation(stop.Token))
+            await foreach (TUpdate update in watch.WithCancellation(stop.Token))
             {
                 lock (updates)
                 {
@@ -24,7 +26,7 @@ public sealed class WatchRecorder : IAsyncDisposable
         });
     }
 
-    public IReadOnlyList<LeaseUpdate> Updates
+    public IReadOnlyList<TUpdate> Updates
     {
         get
         {
@@ -35,27 +37,36 @@ public sealed class WatchRecorder : IAsyncDisposable
         }
     }
 
-    /// <summary>Every change delivered so far, in order.</summary>
-    public IReadOnlyList<LeaseChange> Changes => Updates.SelectMany(u => u.Changes).ToList();
-
-    public async Task WaitUntilAsync(Func<WatchRecorder, bool> condition, string what, TimeSpan? timeout = null)
+    /// <summary>Waits until <paramref name="condition"/> holds; fails naming <paramref name="what"/> and what came so far.</summary>
+    public async Task WaitUntilAsync(Func<IReadOnlyList<TUpdate>, bool> condition, string what, TimeSpan? timeout = null)
     {
-        bool met = await Poll.UntilAsync(() => Task.FromResult(condition(this) || pump.IsCompleted), timeout ?? TimeSpan.FromSeconds(15));
+        bool met = await Poll.UntilAsync(() => Task.FromResult(condition(Updates) || pump.IsCompleted), timeout ?? TimeSpan.FromSeconds(15));
         if (pump.IsFaulted)
         {
             await pump; // surfaces the watcher's exception
         }
 
-        Assert.That(met && !pump.IsCompleted, Is.True, $"timed out waiting for {what}; got: {string.Join(" | ", Updates.Select(Describe))}");
+        Assert.That(met && !pump.IsCompleted, Is.True, $"timed out waiting for {what}; got: {string.Join(" | ", Updates.Select(describe))}");
     }
-
-    public static string Describe(LeaseUpdate update) =>
-        $"r{update.Revision}{(update.IsResync ? " resync" : "")}: {string.Join(", ", update.Changes.Select(c => $"{c.Kind} {c.Subnet}"))}";
 
     public async ValueTask DisposeAsync()
     {
         await stop.CancelAsync();
         await pump; // the watch ends quietly on cancellation
         stop.Dispose();
+        GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>The lease watch's recorder: its changes in order, and a readable update.</summary>
+public sealed class WatchRecorder(IAsyncEnumerable<LeaseUpdate> watch) : UpdateRecorder<LeaseUpdate>(watch, Describe)
+{
+    /// <summary>Every change delivered so far, in order.</summary>
+    public IReadOnlyList<LeaseChange> Changes => Updates.SelectMany(u => u.Changes).ToList();
+
+    public Task WaitUntilAsync(Func<WatchRecorder, bool> condition, string what, TimeSpan? timeout = null) =>
+        base.WaitUntilAsync(_ => condition(this), what, timeout);
+
+    public static string Describe(LeaseUpdate update) =>
+        $"r{update.Revision}{(update.IsResync ? " resync" : "")}: {string.Join(", ", update.Changes.Select(c => $"{c.Kind} {c.Subnet}"))}";
 }
