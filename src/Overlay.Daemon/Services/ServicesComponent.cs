@@ -53,7 +53,7 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
 
     public string Name => "services";
 
-    public Triggers Wants => Triggers.Services | Triggers.Rules | Triggers.Resync | Triggers.Retry;
+    public Triggers Wants => Triggers.Services | Triggers.OwnLease | Triggers.Rules | Triggers.Resync | Triggers.Retry;
 
     /// <summary>When the rules last matched the registry after a change (a <see cref="Stopwatch"/> timestamp), for benchmarks and metrics.</summary>
     public long LastAppliedAt { get; private set; }
@@ -79,15 +79,17 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
         }
 
         bool due = _time.GetUtcNow() - _lastCompleteCheck >= CompleteCheckInterval;
-        PassPlan plan = PassPlanner.Plan(batch, new PlannerState(ServicesManaged: true, ServicesCompleteCheckDue: due));
+        bool moved = _localSubnet is not null && _table.Applied?.LocalNetworks is [var applied] && !applied.Equals(_localSubnet());
+        PassPlan plan = PassPlanner.Plan(batch, new PlannerState(OwnLeaseMoved: moved, ServicesManaged: true, ServicesCompleteCheckDue: due));
         if (plan.ReloadServices || !_loaded)
         {
             await LoadAsync(ct);
             return;
         }
 
-        if (plan.ApplyServices && batch.RegistryUpdates.Count > 0)
+        if (plan.ApplyServices)
         {
+            // A registry change, or a moved lease: the planner reloads when the node's subnet (the hairpin set's) changed.
             await ApplyAsync(ct);
         }
 

@@ -187,10 +187,10 @@ public class PassPlannerTests
                     Assert.That(plan.FollowOwnLease, Is.EqualTo(moved && kinds.HasFlag(Triggers.OwnLease)), $"{kinds}");
                     Assert.That(plan.ApplyServices || plan.ReloadServices || plan.CheckServices || plan.CheckServicesComplete, Is.False, $"{kinds}: no service network, no service rules");
 
-                    PassPlan served = PassPlanner.Plan(kinds, new PlannerState(ServicesManaged: true, ServicesCompleteCheckDue: true), hasLeaseUpdates: updates);
+                    PassPlan served = PassPlanner.Plan(kinds, new PlannerState(OwnLeaseMoved: moved, ServicesManaged: true, ServicesCompleteCheckDue: true), hasLeaseUpdates: updates);
                     Assert.That(served.ReloadServices, Is.EqualTo(kinds.HasFlag(Triggers.Retry)), $"{kinds}: reload only to retry");
                     Assert.That(served.ReloadServices && (served.ApplyServices || served.CheckServices || served.CheckServicesComplete), Is.False, $"{kinds}: a reload makes deltas and checks pointless");
-                    Assert.That(served.ApplyServices, Is.EqualTo(kinds.HasFlag(Triggers.Services) && !kinds.HasFlag(Triggers.Retry)), $"{kinds}: deltas for registry updates");
+                    Assert.That(served.ApplyServices, Is.EqualTo((kinds.HasFlag(Triggers.Services) || (moved && kinds.HasFlag(Triggers.OwnLease))) && !kinds.HasFlag(Triggers.Retry)), $"{kinds}: deltas for registry updates and a moved lease");
                 }
             }
         }

@@ -60,7 +60,7 @@ public readonly record struct PassPlan
     /// <summary>Things are quiet after activity: give memory the burst left committed back.</summary>
     public bool TrimHeap { get; init; }
 
-    /// <summary>The service registry changed: apply the difference to the service rules.</summary>
+    /// <summary>The service registry changed, or the own lease moved (the hairpin set follows the node's subnet): apply the difference to the service rules.</summary>
     public bool ApplyServices { get; init; }
 
     /// <summary>Forget what the service rules were and load them whole (a failed pass, or a check found them changed).</summary>
@@ -127,7 +127,7 @@ public static class PassPlanner
             WriteSubnetFile = follow || retry,
             UpdateStatus = (kinds & (Triggers.OwnLease | Triggers.Housekeeping)) != 0,
             TrimHeap = (kinds & Triggers.Housekeeping) != 0 && state.AllocatedSinceTrim >= TrimAfterBytes && state.QuietFor >= QuietPeriod,
-            ApplyServices = services && !reloadServices && (kinds & Triggers.Services) != 0,
+            ApplyServices = services && !reloadServices && ((kinds & Triggers.Services) != 0 || follow),
             ReloadServices = reloadServices,
             CheckServices = services && !reloadServices && (kinds & Triggers.Rules) != 0,
             CheckServicesComplete = services && !reloadServices && (kinds & Triggers.Resync) != 0 && state.ServicesCompleteCheckDue,
