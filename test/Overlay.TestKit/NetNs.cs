@@ -78,6 +78,7 @@ public sealed class NetNs
 public static class ProcessOutput
 {
     private static readonly ConditionalWeakTable<Process, StringBuilder> Buffers = [];
+    private static readonly ConditionalWeakTable<Process, Task> Pumps = [];
 
     extension(Process process)
     {
@@ -101,9 +102,15 @@ public static class ProcessOutput
     {
         var buffer = new StringBuilder();
         Buffers.Add(process, buffer);
-        _ = Pump(process.StandardOutput, buffer);
-        _ = Pump(process.StandardError, buffer);
+        Pumps.Add(process, Task.WhenAll(Pump(process.StandardOutput, buffer), Pump(process.StandardError, buffer)));
     }
+
+    /// <summary>
+    /// After the process exited: waits (up to <paramref name="timeout"/>) until both pipes were read to their end, so
+    /// that <see cref="Of"/> holds everything it wrote. <see cref="Process.WaitForExit()"/> does not wait for these readers.
+    /// </summary>
+    public static bool WaitForEnd(Process process, TimeSpan timeout) =>
+        !Pumps.TryGetValue(process, out Task? pumps) || pumps.Wait(timeout);
 
     /// <summary>Appends every line of the reader to the buffer until end of stream (or the process is gone).</summary>
     internal static async Task Pump(StreamReader reader, StringBuilder buffer)

@@ -288,8 +288,8 @@ public sealed class ClusterNode
     }
 
     /// <summary>
-    /// True once the daemon has exited and <see cref="DaemonOutput"/> holds all it wrote: the timed wait returns at
-    /// the exit, before the last lines are read from its pipes; the untimed wait after it reads them to the end.
+    /// True once the daemon has exited and <see cref="DaemonOutput"/> holds all it wrote: the wait returns at the exit,
+    /// before the last lines are read from its pipes, so it also waits for the readers to reach the pipes' end.
     /// </summary>
     public bool WaitForDaemonExit(TimeSpan timeout)
     {
@@ -300,7 +300,7 @@ public sealed class ClusterNode
         }
 
         daemon.WaitForExit();
-        return true;
+        return ProcessOutput.WaitForEnd(daemon, TimeSpan.FromSeconds(10));
     }
 
     /// <summary>subnet.env's values, or null while it does not exist.</summary>
