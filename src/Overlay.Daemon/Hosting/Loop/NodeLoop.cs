@@ -13,7 +13,9 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
     /// <summary>The pause after a failed pass before the component runs again.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
-    private readonly List<Lane> _lanes = [];
+    // Replaced, never changed: sources already running publish (and read it) while the start-up still adds components.
+    private readonly Lock _adding = new();
+    private Lane[] _lanes = [];
     private readonly List<Task> _running = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly TimeProvider _time;
@@ -28,12 +30,18 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
     /// <summary>A failure a component recovers from by trying again: the kernel, nft, a file, etcd.</summary>
     public static bool IsRetryable(Exception e) => e is IOException or UnauthorizedAccessException; // netlink, nft, etcd's lease errors are IOExceptions
 
-    public void Add(INodeComponent component) =>
-        _lanes.Add(new Lane(component, Channel.CreateUnbounded<Trigger>(new UnboundedChannelOptions { SingleReader = true })));
+    public void Add(INodeComponent component)
+    {
+        var lane = new Lane(component, Channel.CreateUnbounded<Trigger>(new UnboundedChannelOptions { SingleReader = true }));
+        lock (_adding)
+        {
+            Volatile.Write(ref _lanes, [.. _lanes, lane]);
+        }
+    }
 
     public void Publish(Trigger trigger)
     {
-        foreach (Lane lane in _lanes)
+        foreach (Lane lane in Volatile.Read(ref _lanes))
         {
             if ((lane.Component.Wants & trigger.Kind) != 0)
             {
@@ -50,7 +58,7 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
     public async Task RunAsync(CancellationToken ct)
     {
         using CancellationTokenRegistration link = ct.Register(_stop.Cancel);
-        foreach (Lane lane in _lanes)
+        foreach (Lane lane in Volatile.Read(ref _lanes))
         {
             _running.Add(Task.Run(() => RunLaneAsync(lane, _stop.Token), CancellationToken.None));
         }
