@@ -56,10 +56,6 @@ public sealed class ServiceCatalog
     /// <summary>Values skipped so far because they could not be read.</summary>
     public long SkippedCount => _skipped;
 
-    public IEnumerable<ServiceSpec> Services => _services.Values;
-
-    public IEnumerable<PodRecord> Pods => _pods.Values;
-
     /// <summary>Takes in one registry update; returns the entries it had to skip.</summary>
     public IReadOnlyList<SkippedRegistryEntry> Apply(PrefixUpdate update)
     {

@@ -25,9 +25,7 @@ public sealed class AppliedServiceRules
         ServiceNetwork = serviceNetwork;
         PodNetworks = podNetworks;
         Token = token;
-        Slots = slots;
         SlotTable = slots;
-        ClusterIPs = clusterIPs;
         ClusterIPSet = clusterIPs;
         BackendUses = backendUses;
         AddressUses = addressUses;
@@ -44,9 +42,9 @@ public sealed class AppliedServiceRules
     public int Token { get; }
 
     /// <summary>Each frontend's backends by slot (index = slot); empty for a frontend without endpoints.</summary>
-    public IReadOnlyDictionary<Frontend, Backend[]> Slots { get; }
+    public IReadOnlyDictionary<Frontend, Backend[]> Slots => SlotTable;
 
-    public IReadOnlySet<IPAddress> ClusterIPs { get; }
+    public IReadOnlySet<IPAddress> ClusterIPs => ClusterIPSet;
 
     /// <summary><see cref="Slots"/> itself, which a delta from change hints updates in place.</summary>
     internal Dictionary<Frontend, Backend[]> SlotTable { get; }

@@ -55,9 +55,6 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
 
     public Triggers Wants => Triggers.Services | Triggers.OwnLease | Triggers.Rules | Triggers.Resync | Triggers.Retry;
 
-    /// <summary>When the rules last matched the registry after a change (a <see cref="Stopwatch"/> timestamp), for benchmarks and metrics.</summary>
-    public long LastAppliedAt { get; private set; }
-
     public async ValueTask RunPassAsync(TriggerBatch batch, CancellationToken ct)
     {
         foreach (PrefixUpdate update in batch.RegistryUpdates)
@@ -132,8 +129,7 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
         }
 
         ServiceApplyResult result = await _table.ApplyAsync(desired, ct);
-        LastAppliedAt = Stopwatch.GetTimestamp();
-        _status.RecordServiceSync(Stopwatch.GetElapsedTime(start, LastAppliedAt));
+        _status.RecordServiceSync(Stopwatch.GetElapsedTime(start));
         _status.SetServices(_catalog.ServiceCount, desired.Frontends.Count, _catalog.SkippedCount);
         ForgetFlows(result.StaleBackends);
     }

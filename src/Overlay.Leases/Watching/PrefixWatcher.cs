@@ -45,8 +45,6 @@ public sealed class PrefixWatcher
         this.logger = logger ?? NullLogger.Instance;
     }
 
-    public string Prefix => prefix;
-
     /// <summary>
     /// The first update is the full list; then one update per watch response that changed something. Retries
     /// through etcd outages for as long as it runs; ends (without throwing) when <paramref name="ct"/> is cancelled.
