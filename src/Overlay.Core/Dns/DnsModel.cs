@@ -103,3 +103,18 @@ public interface IDnsAnswerer
     /// </summary>
     DnsDisposition Answer(ReadOnlySpan<byte> query, Span<byte> response, bool overTcp, out int written);
 }
+
+/// <summary>
+/// The cluster zone's records, looked up by name. Safe for many readers at once while one writer updates it.
+/// </summary>
+public interface IClusterZone
+{
+    /// <summary>The zone's apex (<c>cluster.local</c>): lower case, no trailing dot.</summary>
+    string Domain { get; }
+
+    /// <summary>
+    /// The zone's answer to a question of class IN; null when <paramref name="name"/> (lower case, no trailing dot;
+    /// the root is "") is outside the zone and belongs upstream.
+    /// </summary>
+    ZoneAnswer? Lookup(string name, DnsType type);
+}
