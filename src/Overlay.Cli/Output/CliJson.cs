@@ -110,7 +110,8 @@ internal sealed record NetworkConfigJson(
     [property: JsonPropertyName("backend")] BackendJson Backend,
     [property: JsonPropertyName("serviceNetwork")] string? ServiceNetwork,
     [property: JsonPropertyName("serviceIPv6Network")] string? ServiceIPv6Network,
-    [property: JsonPropertyName("clusterDomain")] string ClusterDomain);
+    [property: JsonPropertyName("clusterDomain")] string ClusterDomain,
+    [property: JsonPropertyName("clusterDNS")] string? ClusterDns);
 
 internal sealed record ConfigErrorJson(
     [property: JsonPropertyName("field")] string Field,

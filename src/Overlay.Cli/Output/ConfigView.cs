@@ -14,11 +14,12 @@ internal static class ConfigView
         new BackendJson(config.Backend.Type, config.Backend.Vni, config.Backend.EffectivePort, config.Backend.Mtu, config.Backend.Gbp, config.Backend.Learning, config.Backend.DirectRouting),
         config.ServiceNetwork?.ToString(),
         config.ServiceIPv6Network?.ToString(),
-        config.ClusterDomain);
+        config.ClusterDomain,
+        config.ClusterDnsAddress?.ToString());
 
     /// <summary>The service network part of the summary; nothing when the config has none (as before services).</summary>
     private static string Services(NetworkConfig config) => config.ServiceNetwork is { } services
-        ? $"; services {services}{(config.ServiceIPv6Network is { } v6 ? $" and {v6}" : "")}, cluster domain {config.ClusterDomain}"
+        ? $"; services {services}{(config.ServiceIPv6Network is { } v6 ? $" and {v6}" : "")}, cluster domain {config.ClusterDomain}, cluster DNS {config.ClusterDnsAddress}"
         : "";
 
     /// <summary>One line: what the config resolves to.</summary>

@@ -36,6 +36,16 @@ public sealed record NetworkConfig
 
     public const string DefaultClusterDomain = "cluster.local";
 
+    /// <summary>
+    /// The cluster DNS service's address as the config names it (<c>ClusterDNS</c>); null: <c>.10</c> of the service
+    /// network. See <see cref="ClusterDnsAddress"/>.
+    /// </summary>
+    public IPAddress? ClusterDns { get; init; }
+
+    /// <summary>The address pods' resolv.conf names and every node answers DNS at; null without a service network.</summary>
+    public IPAddress? ClusterDnsAddress =>
+        ClusterDns ?? (ServiceNetwork is { } network ? new Services.ClusterIPAllocator(network).DnsAddress : null);
+
     public bool EnableIPv6 => IPv6 is not null;
 }
 

@@ -108,6 +108,7 @@ public static class NetworkConfigParser
             ServiceNetwork = services.IPv4,
             ServiceIPv6Network = services.IPv6,
             ClusterDomain = services.ClusterDomain,
+            ClusterDns = services.ClusterDns,
         };
     }
 
@@ -116,7 +117,7 @@ public static class NetworkConfigParser
 
     public const int NarrowestServiceIPv6Network = 124;
 
-    private readonly record struct ServiceRanges(IPNetwork? IPv4, IPNetwork? IPv6, string ClusterDomain);
+    private readonly record struct ServiceRanges(IPNetwork? IPv4, IPNetwork? IPv6, string ClusterDomain, IPAddress? ClusterDns);
 
     private static ServiceRanges ParseServices(Fields root, IPNetwork? podNetwork, IPNetwork? podIPv6Network, bool enableIPv6, List<NetworkConfigError> problems)
     {
@@ -150,7 +151,40 @@ public static class NetworkConfigParser
             }
         }
 
-        return new ServiceRanges(v4, v6, domain);
+        return new ServiceRanges(v4, v6, domain, ParseClusterDns(root, v4, problems));
+    }
+
+    /// <summary>ClusterDNS: an IPv4 address the service network can hold (not its network or broadcast address).</summary>
+    private static IPAddress? ParseClusterDns(Fields root, IPNetwork? serviceNetwork, List<NetworkConfigError> problems)
+    {
+        if (root.String("ClusterDNS") is not { } text)
+        {
+            return null;
+        }
+
+        if (!IPAddress.TryParse(text, out IPAddress? address) || address.AddressFamily != AddressFamily.InterNetwork || text.Count(c => c == '.') != 3 || text.Contains('/'))
+        {
+            problems.Add(new("ClusterDNS", $"'{text}' is not an IPv4 address; give the cluster DNS service's address from the ServiceNetwork, e.g. \"198.19.0.10\", or remove ClusterDNS to use .10 of the ServiceNetwork"));
+            return null;
+        }
+
+        if (serviceNetwork is not { } network)
+        {
+            if (root.String("ServiceNetwork") is null)
+            {
+                problems.Add(new("ClusterDNS", $"{address} is set without a ServiceNetwork: cluster DNS answers at an address of the service network; add \"ServiceNetwork\" (e.g. \"198.19.0.0/16\") or remove ClusterDNS"));
+            }
+
+            return null;
+        }
+
+        if (new Services.ClusterIPAllocator(network).RequestProblem(address) is { } problem)
+        {
+            problems.Add(new("ClusterDNS", problem.Replace("ClusterIP", "ClusterDNS", StringComparison.Ordinal).Replace(", or none to get one picked", ", or remove ClusterDNS to use .10", StringComparison.Ordinal)));
+            return null;
+        }
+
+        return address;
     }
 
     private static IPNetwork? ParseServiceNetwork(Fields root, string field, AddressFamily family, string podField, IPNetwork? podNetwork, List<NetworkConfigError> problems)

@@ -99,8 +99,8 @@ public sealed class ServiceRegistry
                 held = await ListClusterIPsAsync(ct).ConfigureAwait(false);
             }
 
-            IPAddress? address = choice.Address ?? (v4 is null ? null : Pick(v4, held!));
-            IPAddress? addressV6 = choice.AddressV6 ?? (v6 is null ? null : Pick(v6, held!));
+            IPAddress? address = choice.Address ?? (v4 is null ? null : Pick(v4, held!, config.ClusterDns));
+            IPAddress? addressV6 = choice.AddressV6 ?? (v6 is null ? null : Pick(v6, held!, null));
             ServiceSpec stored = spec with { ClusterIP = address, ClusterIPv6 = addressV6 };
 
             var txn = new TxnRequest();
@@ -281,8 +281,9 @@ public sealed class ServiceRegistry
         }
     }
 
-    private IPAddress Pick(ClusterIPAllocator allocator, IReadOnlyList<HeldClusterIP> held) =>
-        allocator.PickFree(held.Select(h => h.Address), random)
+    /// <summary>A free address; a cluster DNS address the config names is kept back like <c>.10</c>.</summary>
+    private IPAddress Pick(ClusterIPAllocator allocator, IReadOnlyList<HeldClusterIP> held, IPAddress? clusterDns) =>
+        allocator.PickFree(held.Select(h => h.Address).Concat(clusterDns is null ? [] : [clusterDns]), random)
             ?? throw new ServiceNetworkExhaustedException(
                 $"the service network {allocator.Range} is full: every ClusterIP but the kept {allocator.KubernetesAddress} and {allocator.DnsAddress} is held; remove a service, or widen the service network with 'overlayctl config set'");
 

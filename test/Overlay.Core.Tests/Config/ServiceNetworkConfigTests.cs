@@ -196,4 +196,35 @@ public class ServiceNetworkConfigTests
     {
         Assert.That(ServiceNetworkChecks.AgainstUnderlay(Parse(Pods), [(IPAddress.Parse("198.19.0.1"), 16)]), Is.Null);
     }
+
+    [Test]
+    public void The_cluster_DNS_address_is_dot_10_of_the_service_network_unless_the_config_names_another()
+    {
+        Assert.That(Parse(Pods + ",\"ServiceNetwork\":\"198.19.0.0/16\"").ClusterDnsAddress, Is.EqualTo(IPAddress.Parse("198.19.0.10")));
+        Assert.That(Parse(Pods + ",\"ServiceNetwork\":\"198.19.0.0/16\",\"ClusterDNS\":\"198.19.0.53\"").ClusterDnsAddress, Is.EqualTo(IPAddress.Parse("198.19.0.53")));
+        Assert.That(Parse(Pods).ClusterDnsAddress, Is.Null);
+    }
+
+    [TestCase("198.19.0", "is not an IPv4 address")]
+    [TestCase("2001:db8::10", "is not an IPv4 address")]
+    [TestCase("198.19.0.10/32", "is not an IPv4 address")]
+    [TestCase("198.51.100.10", "is outside the service network 198.19.0.0/16")]
+    [TestCase("198.19.0.0", "is the network address of the service network")]
+    [TestCase("198.19.255.255", "is the broadcast address of the service network")]
+    public void A_cluster_DNS_address_the_service_network_cannot_hold_is_refused_naming_it(string address, string reason)
+    {
+        NetworkConfigError error = SingleError(Pods + $",\"ServiceNetwork\":\"198.19.0.0/16\",\"ClusterDNS\":\"{address}\"");
+
+        Assert.That(error.Field, Is.EqualTo("ClusterDNS"));
+        Assert.That(error.Message, Does.Contain(address).And.Contain(reason).And.Contain("ClusterDNS"));
+    }
+
+    [Test]
+    public void A_cluster_DNS_address_without_a_service_network_is_refused()
+    {
+        NetworkConfigError error = SingleError(Pods + ",\"ClusterDNS\":\"198.19.0.10\"");
+
+        Assert.That(error.Field, Is.EqualTo("ClusterDNS"));
+        Assert.That(error.Message, Does.Contain("without a ServiceNetwork"));
+    }
 }
