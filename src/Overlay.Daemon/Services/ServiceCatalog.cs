@@ -41,6 +41,11 @@ public sealed class ServiceCatalog
     private IPNetwork? _serviceNetwork;
     private long _skipped;
 
+    // What DNS has not been told yet (only when a zone is fed: see FeedZone): services recomputed, pods changed.
+    private readonly HashSet<string> _zoneServices = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _zonePods = new(StringComparer.Ordinal);
+    private bool _feedsZone;
+
     /// <param name="prefix">The etcd prefix without a trailing slash (<c>/coreos.com/network</c>).</param>
     public ServiceCatalog(string prefix)
     {
@@ -100,6 +105,62 @@ public sealed class ServiceCatalog
         _changedFrontends.Clear();
         _changedIPs.Clear();
         return new ServiceRulesInput(serviceNetwork, podNetworks, _desired, _clusterIPs) { Changes = changes };
+    }
+
+    /// <summary>
+    /// Tells <paramref name="zone"/> what changed since the last call: each service recomputed by <see cref="Desired"/>
+    /// (with the addresses of its endpoints, which a headless service answers with) and each pod added, changed or
+    /// removed. The first call tells everything. Call it after the rules of the same <see cref="Desired"/> are live, so
+    /// a name never resolves before its address is served.
+    /// </summary>
+    public void FeedZone(IClusterZoneFeed zone)
+    {
+        ArgumentNullException.ThrowIfNull(zone);
+        if (!_feedsZone)
+        {
+            _feedsZone = true;
+            _zoneServices.UnionWith(_services.Keys);
+            _zonePods.UnionWith(_pods.Keys);
+        }
+
+        foreach (string id in _zonePods)
+        {
+            if (_pods.TryGetValue(id, out PodRecord? pod))
+            {
+                zone.SetPod(pod);
+            }
+            else
+            {
+                int slash = id.IndexOf('/', StringComparison.Ordinal);
+                zone.RemovePod(id[..slash], id[(slash + 1)..]);
+            }
+        }
+
+        foreach (string id in _zoneServices)
+        {
+            if (_services.TryGetValue(id, out ServiceSpec? service))
+            {
+                zone.SetService(service, service.IsHeadless ? EndpointAddresses(service) : []);
+            }
+            else
+            {
+                int slash = id.IndexOf('/', StringComparison.Ordinal);
+                zone.RemoveService(id[..slash], id[(slash + 1)..]);
+            }
+        }
+
+        _zonePods.Clear();
+        _zoneServices.Clear();
+    }
+
+    /// <summary>A headless service's endpoint addresses, each once: the selected pods' addresses, or the explicit endpoints'.</summary>
+    private List<IPAddress> EndpointAddresses(ServiceSpec service)
+    {
+        IEnumerable<IPAddress> addresses = service.Selector is null
+            ? (service.Endpoints ?? []).Select(e => e.Address)
+            : EndpointSelection.SelectPods(service, _podsByNamespace.TryGetValue(service.Namespace, out HashSet<string>? ids) ? ids.Select(p => _pods[p]) : [])
+                .SelectMany(p => p.Addresses);
+        return addresses.Distinct().ToList();
     }
 
     private SkippedRegistryEntry? Apply(KeyChange change)
@@ -181,6 +242,11 @@ public sealed class ServiceCatalog
             Index(_podsByNamespace, ns).Add(id);
         }
 
+        if (_feedsZone)
+        {
+            _zonePods.Add(id);
+        }
+
         // The services that selected the pod before or select it now.
         if (_servicesByNamespace.TryGetValue(ns, out HashSet<string>? services))
         {
@@ -200,6 +266,11 @@ public sealed class ServiceCatalog
     /// <summary>Brings one service's frontends and ClusterIP in the desired state up to date (all gone when the service is).</summary>
     private void Recompute(string id)
     {
+        if (_feedsZone)
+        {
+            _zoneServices.Add(id); // headless ones too: DNS answers them with their endpoints
+        }
+
         if (_frontends.Remove(id, out List<(Frontend Frontend, IReadOnlyList<Backend> Backends)>? old))
         {
             foreach ((Frontend frontend, _) in old)

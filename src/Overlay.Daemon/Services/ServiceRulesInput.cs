@@ -10,6 +10,15 @@ public readonly record struct Frontend(IPAddress ClusterIP, ServiceProtocol Prot
 public readonly record struct Backend(IPAddress Address, int Port);
 
 /// <summary>
+/// Cluster DNS on this node: connections to <see cref="Address"/> on port 53 (UDP and TCP) are DNATed to this node's own
+/// DNS listener at <see cref="Listener"/> (its VXLAN device's address), so every node answers its own pods.
+/// </summary>
+public readonly record struct ClusterDnsRedirect(IPAddress Address, IPAddress Listener)
+{
+    public const int Port = 53;
+}
+
+/// <summary>
 /// Everything the rules need. A frontend with an empty backend list is a service with no endpoints (reject).
 /// <see cref="ClusterIPs"/> are the addresses services hold (a ClusterIP of a service whose ports are all
 /// without endpoints is still held: its connections are refused, not dropped).
@@ -26,6 +35,9 @@ public sealed record ServiceRulesInput(
     /// that does not know its subnet must assume. A change of it needs a full load (<see cref="ServiceTable.Invalidate"/>).
     /// </summary>
     public IReadOnlyList<IPNetwork>? LocalNetworks { get; init; }
+
+    /// <summary>Where this node answers cluster DNS; null: no DNS redirect. A change of it needs a full load.</summary>
+    public ClusterDnsRedirect? ClusterDns { get; init; }
 
     /// <summary>
     /// What changed since the desired state the table last applied, when the producer knows (the catalog does): the

@@ -55,6 +55,9 @@ public sealed class AppliedServiceRules
     /// <summary>The node's own pod subnets the hairpin set was limited to (<see cref="ServiceRulesInput.LocalNetworks"/>); null: every endpoint.</summary>
     public IReadOnlyList<IPNetwork>? LocalNetworks { get; init; }
 
+    /// <summary>The cluster DNS redirect the skeleton was loaded with (<see cref="ServiceRulesInput.ClusterDns"/>).</summary>
+    public ClusterDnsRedirect? ClusterDns { get; init; }
+
     /// <summary>Endpoint addresses whose <c>ep . ep</c> pair is in the hairpin set.</summary>
     public IReadOnlyCollection<IPAddress> Hairpin => LocalNetworks is null
         ? AddressUses.Keys
@@ -117,6 +120,7 @@ public static class ServiceRulesPlanner
         if (applied is not null && desired.Changes is { } hints && ReferenceEquals(previous ?? applied, applied)
             && applied.Family == family && applied.ServiceNetwork.Equals(desired.ServiceNetwork)
             && applied.PodNetworks.SequenceEqual(podNetworks) && SameNetworks(applied.LocalNetworks, desired.LocalNetworks)
+            && applied.ClusterDns == desired.ClusterDns
             && PlanChanges(applied, desired, hints, family, budget) is { } quick)
         {
             return quick;
@@ -125,7 +129,7 @@ public static class ServiceRulesPlanner
         int most = desired.Frontends.Where(f => f.Key.ClusterIP.AddressFamily == family).Select(f => f.Value.Count).DefaultIfEmpty(0).Max();
         bool full = applied is null || applied.Family != family || !applied.ServiceNetwork.Equals(desired.ServiceNetwork)
             || !applied.PodNetworks.SequenceEqual(podNetworks) || most > applied.LbChains
-            || !SameNetworks(applied.LocalNetworks, desired.LocalNetworks);
+            || !SameNetworks(applied.LocalNetworks, desired.LocalNetworks) || applied.ClusterDns != desired.ClusterDns;
         IReadOnlyDictionary<Frontend, Backend[]> oldSlots = full ? new Dictionary<Frontend, Backend[]>() : applied!.Slots;
 
         // One pass over the desired frontends: an unchanged one reuses its slot array without allocating, so a
@@ -189,6 +193,7 @@ public static class ServiceRulesPlanner
         var result = new AppliedServiceRules(family, desired.ServiceNetwork, podNetworks, full ? token : applied!.Token, slots, clusterIPs, backendUses, addressUses, lbChains)
         {
             LocalNetworks = desired.LocalNetworks,
+            ClusterDns = family == AddressFamily.InterNetwork ? desired.ClusterDns : null,
         };
 
         previous ??= applied;
@@ -200,7 +205,7 @@ public static class ServiceRulesPlanner
         if (full)
         {
             var skeleton = new StringBuilder();
-            ServiceRuleset.AppendSkeleton(skeleton, family, desired.ServiceNetwork, podNetworks, lbChains, result.Token);
+            ServiceRuleset.AppendSkeleton(skeleton, family, desired.ServiceNetwork, podNetworks, lbChains, result.Token, result.ClusterDns);
             writer.Start(skeleton.ToString());
             foreach (IPAddress address in addressUses.Keys.Where(desired.CanHairpin))
             {

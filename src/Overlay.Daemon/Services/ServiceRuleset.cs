@@ -16,6 +16,8 @@ namespace Overlay.Daemon.Services;
 /// <item><c>backends</c>: <c>ClusterIP . proto . port . slot : endpoint . targetPort</c>, slot 0..N-1;</item>
 /// <item>chains <c>lb-1</c> to <c>lb-K</c> (K at least 64, more when a service has more endpoints): DNAT to the
 /// backend of slot <c>numgen random mod N</c>;</item>
+/// <item><c>cluster-dns</c>: <c>DNS address . proto . 53 : listener . 53</c>, this node's own DNS server (checked before
+/// the services, so the DNS address answers on every node even if a service claims it);</item>
 /// <item><c>cluster-ips</c> (held addresses: refused when not DNATed), <c>hairpin</c> (<c>ep . ep</c>: masqueraded),
 /// <c>pod-networks</c> (clients outside it are marked 0x4000 and masqueraded).</item>
 /// </list>
@@ -41,7 +43,7 @@ public static class ServiceRuleset
     };
 
     /// <summary>The lines that make a table hold nothing but the skeleton: replace it whole (declare, delete, declare).</summary>
-    internal static void AppendSkeleton(StringBuilder text, AddressFamily family, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, int lbChains, int token)
+    internal static void AppendSkeleton(StringBuilder text, AddressFamily family, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, int lbChains, int token, ClusterDnsRedirect? clusterDns = null)
     {
         string f = FamilyOf(family);
         string addr = family == AddressFamily.InterNetwork ? "ipv4_addr" : "ipv6_addr";
@@ -55,16 +57,19 @@ public static class ServiceRuleset
                 set hairpin { type {{addr}} . {{addr}}; }
                 map service-ips { type {{addr}} . inet_proto . inet_service : verdict; }
                 map backends { typeof {{f}} daddr . meta l4proto . th dport . numgen random mod 1 : {{f}} daddr . th dport; }
+                map cluster-dns { type {{addr}} . inet_proto . inet_service : {{addr}} . inet_service;{{ClusterDnsElements(clusterDns)}} }
                 chain services {
                     {{f}} saddr != @pod-networks meta mark set meta mark | {{MasqueradeMark}}
                     {{f}} daddr . meta l4proto . th dport vmap @service-ips
                 }
                 chain prerouting {
                     type nat hook prerouting priority dstnat; policy accept;
+                    dnat {{f}} to {{f}} daddr . meta l4proto . th dport map @cluster-dns
                     {{f}} daddr {{serviceNetwork}} jump services
                 }
                 chain output {
                     type nat hook output priority -100; policy accept;
+                    dnat {{f}} to {{f}} daddr . meta l4proto . th dport map @cluster-dns
                     {{f}} daddr {{serviceNetwork}} jump services
                 }
                 chain postrouting {
@@ -100,13 +105,27 @@ public static class ServiceRuleset
     {
         ["canary"] = 1,
         ["services"] = 2,
-        ["prerouting"] = 1,
-        ["output"] = 1,
+        ["prerouting"] = 2,
+        ["output"] = 2,
         ["postrouting"] = 2,
         ["unserved"] = 3,
         ["filter-forward"] = 1,
         ["filter-output"] = 1,
     };
+
+    /// <summary>The <c>cluster-dns</c> map's elements: the DNS address's UDP and TCP port 53 to this node's listener.</summary>
+    internal static string ClusterDnsElements(ClusterDnsRedirect? redirect)
+    {
+        if (redirect is not { } r)
+        {
+            return "";
+        }
+
+        string from = Address(r.Address);
+        string to = $"{Address(r.Listener)} . {ClusterDnsRedirect.Port.ToString(CultureInfo.InvariantCulture)}";
+        string port = ClusterDnsRedirect.Port.ToString(CultureInfo.InvariantCulture);
+        return $" elements = {{ {from} . udp . {port} : {to}, {from} . tcp . {port} : {to} }};";
+    }
 
     internal static string CanaryComment(int token) => $"overlay-services {token.ToString(CultureInfo.InvariantCulture)}";
 

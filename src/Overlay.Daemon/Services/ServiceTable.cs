@@ -187,6 +187,7 @@ internal sealed record ServiceTableCounts(IReadOnlyDictionary<string, int> Rules
             ["hairpin"] = applied.Hairpin.Count,
             ["service-ips"] = applied.ServiceElements,
             ["backends"] = applied.BackendElements,
+            ["cluster-dns"] = applied.ClusterDns is null ? 0 : 2,
         };
         return new ServiceTableCounts(rules, elements);
     }

@@ -25,6 +25,8 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
     private readonly IPNetwork _serviceNetwork;
     private readonly IReadOnlyList<IPNetwork> _podNetworks;
     private readonly Func<IPNetwork>? _localSubnet;
+    private readonly IPAddress? _clusterDns;
+    private readonly IClusterZoneFeed? _zone;
     private readonly DaemonStatus _status;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -37,8 +39,13 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
     /// <param name="sources">How many registry watches feed the component: the first load waits for the first list of each,
     /// so that a restart never loads the services without their pods (which would refuse connections for a moment).</param>
     /// <param name="localSubnet">This node's own pod subnet (its lease), whose endpoints alone can hairpin.</param>
-    public ServicesComponent(ServiceCatalog catalog, ServiceTable table, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, DaemonStatus status, TimeProvider time, ILogger logger, int sources = 2, Func<IPNetwork>? localSubnet = null)
+    /// <param name="clusterDns">The cluster DNS address to redirect to this node's listener (the local subnet's first address,
+    /// the VXLAN device's); null: no cluster DNS on this node.</param>
+    /// <param name="zone">Cluster DNS's records, told of every change once its rules are live; null without DNS.</param>
+    public ServicesComponent(ServiceCatalog catalog, ServiceTable table, IPNetwork serviceNetwork, IReadOnlyList<IPNetwork> podNetworks, DaemonStatus status, TimeProvider time, ILogger logger, int sources = 2, Func<IPNetwork>? localSubnet = null, IPAddress? clusterDns = null, IClusterZoneFeed? zone = null)
     {
+        _clusterDns = clusterDns;
+        _zone = zone;
         _localSubnet = localSubnet;
         _sources = sources;
         _catalog = catalog;
@@ -125,10 +132,20 @@ public sealed partial class ServicesComponent : INodeComponent, IDisposable
         ServiceRulesInput desired = _catalog.Desired(_serviceNetwork, _podNetworks);
         if (_localSubnet is not null)
         {
-            desired = desired with { LocalNetworks = [_localSubnet()] };
+            IPNetwork local = _localSubnet();
+            desired = desired with
+            {
+                LocalNetworks = [local],
+                ClusterDns = _clusterDns is null ? null : new ClusterDnsRedirect(_clusterDns, local.BaseAddress),
+            };
         }
 
         ServiceApplyResult result = await _table.ApplyAsync(desired, ct);
+        if (_zone is not null)
+        {
+            _catalog.FeedZone(_zone);
+        }
+
         _status.RecordServiceSync(Stopwatch.GetElapsedTime(start));
         _status.SetServices(_catalog.ServiceCount, desired.Frontends.Count, _catalog.SkippedCount);
         ForgetFlows(result.StaleBackends);

@@ -136,7 +136,8 @@ public sealed class ConfigTests : CliFixture
               },
               "serviceNetwork": null,
               "serviceIPv6Network": null,
-              "clusterDomain": "cluster.local"
+              "clusterDomain": "cluster.local",
+              "clusterDNS": null
             }
             """ + "\n"));
     }

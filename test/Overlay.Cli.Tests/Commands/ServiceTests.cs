@@ -431,6 +431,6 @@ public sealed class ServiceTests : CliFixture
         CliResult result = await RunWithInputAsync("""{"Network":"198.18.0.0/16","ServiceNetwork":"198.19.0.0/17","ClusterDomain":"Example.Test.","Backend":{"Type":"vxlan"}}""", "config", "set", "-");
 
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
-        Assert.That(result.Out, Does.EndWith("; services 198.19.0.0/17, cluster domain example.test\n"));
+        Assert.That(result.Out, Does.EndWith("; services 198.19.0.0/17, cluster domain example.test, cluster DNS 198.19.0.10\n"));
     }
 }

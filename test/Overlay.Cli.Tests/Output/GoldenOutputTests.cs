@@ -196,7 +196,8 @@ public sealed class GoldenOutputTests
                 },
                 "serviceNetwork": null,
                 "serviceIPv6Network": null,
-                "clusterDomain": "cluster.local"
+                "clusterDomain": "cluster.local",
+                "clusterDNS": null
               },
               "subnets": {
                 "total": 64,

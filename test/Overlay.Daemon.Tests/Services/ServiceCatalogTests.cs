@@ -184,6 +184,81 @@ public class ServiceCatalogTests
     private IReadOnlyList<Backend> BackendsOfWeb() =>
         catalog.Desired(ServiceNetwork, PodNetworks).Frontends[new Frontend(IPAddress.Parse("198.19.0.20"), ServiceProtocol.Tcp, 80)];
 
+    [Test]
+    public void The_zone_is_told_everything_first_and_then_only_what_changed()
+    {
+        Put(Web());
+        Put(Pod("default", "web-1", "198.18.1.5", ("app", "web")));
+        catalog.Desired(ServiceNetwork, PodNetworks);
+        var zone = new RecordingZone();
+
+        catalog.FeedZone(zone);
+        List<string> first = [.. zone.Calls];
+        zone.Calls.Clear();
+        catalog.FeedZone(zone);
+        List<string> quiet = [.. zone.Calls];
+
+        Put(Pod("default", "web-2", "198.18.2.5", ("app", "web")));
+        Delete(RegistryKeys.Service(Prefix, "default", "web"));
+        catalog.Desired(ServiceNetwork, PodNetworks);
+        catalog.FeedZone(zone);
+
+        Assert.That(first, Is.EquivalentTo(new[] { "set service default/web 198.19.0.20 []", "set pod default/web-1 198.18.1.5" }));
+        Assert.That(quiet, Is.Empty);
+        Assert.That(zone.Calls, Is.EquivalentTo(new[] { "set pod default/web-2 198.18.2.5", "remove service default/web" }));
+    }
+
+    [Test]
+    public void A_headless_service_is_told_with_the_addresses_of_its_endpoints_as_they_change()
+    {
+        Put(Web() with { ClusterIP = null });
+        Put(new PodRecord { Namespace = "default", Name = "web-1", Node = "198.18.1.0-24", Addresses = [IPAddress.Parse("198.18.1.5"), IPAddress.Parse("2001:db8:1::5")], Labels = new Dictionary<string, string> { ["app"] = "web" } });
+        catalog.Desired(ServiceNetwork, PodNetworks);
+        var zone = new RecordingZone();
+        catalog.FeedZone(zone);
+        zone.Calls.Clear();
+
+        Delete(RegistryKeys.Pod(Prefix, "default", "web-1"));
+        catalog.Desired(ServiceNetwork, PodNetworks);
+        catalog.FeedZone(zone);
+
+        Assert.That(zone.Calls, Is.EquivalentTo(new[] { "remove pod default/web-1", "set service default/web - []" }));
+        Assert.That(zone.Headless["default/web"], Is.Empty);
+        Assert.That(zone.History, Has.Some.EqualTo("set service default/web - [198.18.1.5, 2001:db8:1::5]"));
+    }
+
+    /// <summary>Writes down each call as text, in order.</summary>
+    private sealed class RecordingZone : IClusterZoneFeed
+    {
+        public List<string> Calls { get; } = [];
+
+        public List<string> History { get; } = [];
+
+        public Dictionary<string, IReadOnlyList<IPAddress>> Headless { get; } = [];
+
+        public void SetService(ServiceSpec service, IReadOnlyList<IPAddress> endpoints)
+        {
+            if (service.IsHeadless)
+            {
+                Headless[service.FullName] = endpoints;
+            }
+
+            Record($"set service {service.FullName} {service.ClusterIP?.ToString() ?? "-"} [{string.Join(", ", endpoints)}]");
+        }
+
+        public void RemoveService(string ns, string name) => Record($"remove service {ns}/{name}");
+
+        public void SetPod(PodRecord pod) => Record($"set pod {pod.FullName} {string.Join(",", pod.Addresses)}");
+
+        public void RemovePod(string ns, string name) => Record($"remove pod {ns}/{name}");
+
+        private void Record(string call)
+        {
+            Calls.Add(call);
+            History.Add(call);
+        }
+    }
+
     private static ServiceSpec Web() => new()
     {
         Namespace = "default",

@@ -80,8 +80,8 @@ public partial class ServiceRulesPlannerTests
     {
         string script = Script(Apply(Input((Web, [A1]))));
 
-        Assert.That(script, Does.Contain("type nat hook prerouting priority dstnat; policy accept;\n        ip daddr 198.19.0.0/16 jump services"));
-        Assert.That(script, Does.Contain("type nat hook output priority -100; policy accept;\n        ip daddr 198.19.0.0/16 jump services"));
+        Assert.That(script, Does.Contain("type nat hook prerouting priority dstnat; policy accept;\n        dnat ip to ip daddr . meta l4proto . th dport map @cluster-dns\n        ip daddr 198.19.0.0/16 jump services"));
+        Assert.That(script, Does.Contain("type nat hook output priority -100; policy accept;\n        dnat ip to ip daddr . meta l4proto . th dport map @cluster-dns\n        ip daddr 198.19.0.0/16 jump services"));
         Assert.That(script, Does.Contain("set pod-networks { type ipv4_addr; flags interval; elements = { 198.18.0.0/16 }; }"));
         Assert.That(script, Does.Contain("ip saddr != @pod-networks meta mark set meta mark | 0x00004000\n        ip daddr . meta l4proto . th dport vmap @service-ips"));
         Assert.That(script, Does.Contain("meta mark & 0x00004000 == 0x00004000 masquerade fully-random\n        ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random"));
@@ -434,5 +434,27 @@ public partial class ServiceRulesPlannerTests
         Assert.That(Elements(Script(afterMove), "add", "hairpin"), Is.EqualTo(new[] { "198.18.2.5 . 198.18.2.5" }));
         Assert.That(add.FullLoad, Is.False);
         Assert.That(Elements(Script(add), "add", "hairpin"), Is.EqualTo(new[] { "198.18.1.9 . 198.18.1.9" }));
+    }
+
+    [Test]
+    public void The_cluster_DNS_redirect_is_loaded_with_the_skeleton_and_a_changed_listener_reloads_the_table()
+    {
+        var dns = new ClusterDnsRedirect(IPAddress.Parse("198.19.0.10"), IPAddress.Parse("198.18.1.0"));
+        ServiceRulesInput withDns = Input((Web, [A1])) with { ClusterDns = dns };
+        ServiceRulesPlan first = Apply(withDns);
+
+        ServiceRulesPlan unchanged = ServiceRulesPlanner.Plan(first.Result, Input((Web, [A1, A2])) with { ClusterDns = dns }, token: 78);
+        ServiceRulesPlan moved = ServiceRulesPlanner.Plan(first.Result, withDns with { ClusterDns = dns with { Listener = IPAddress.Parse("198.18.2.0") } }, token: 79);
+        ServiceRulesPlan off = ServiceRulesPlanner.Plan(first.Result, Input((Web, [A1])), token: 80);
+
+        Assert.That(Script(first), Does.Contain("elements = { 198.19.0.10 . udp . 53 : 198.18.1.0 . 53, 198.19.0.10 . tcp . 53 : 198.18.1.0 . 53 }"));
+        Assert.That(Script(first), Does.Contain("dnat ip to ip daddr . meta l4proto . th dport map @cluster-dns"));
+        Assert.That(first.Result.ClusterDns, Is.EqualTo(dns));
+        Assert.That(unchanged.FullLoad, Is.False, "a service change keeps the redirect");
+        Assert.That(Script(unchanged), Does.Not.Contain("cluster-dns {"));
+        Assert.That(moved.FullLoad, Is.True);
+        Assert.That(Script(moved), Does.Contain("198.19.0.10 . udp . 53 : 198.18.2.0 . 53"));
+        Assert.That(off.FullLoad, Is.True);
+        Assert.That(Script(off), Does.Contain("map cluster-dns { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }"), "an empty map: nothing redirected");
     }
 }

@@ -46,7 +46,7 @@ public class ServiceTableTests(string runner)
     /// <summary>The elements of a set or map as nft lists them in JSON, each rendered back to text.</summary>
     private string[] Listed(string set, string family = "ip")
     {
-        using JsonDocument doc = JsonDocument.Parse(_ns.ExecChecked("nft", "-j", "list", set.StartsWith("service", StringComparison.Ordinal) || set == "backends" ? "map" : "set", family, ServiceRuleset.Table, set).StdOut);
+        using JsonDocument doc = JsonDocument.Parse(_ns.ExecChecked("nft", "-j", "list", set.StartsWith("service", StringComparison.Ordinal) || set is "backends" or "cluster-dns" ? "map" : "set", family, ServiceRuleset.Table, set).StdOut);
         JsonElement item = doc.RootElement.GetProperty("nftables")[1];
         JsonElement body = item.TryGetProperty("map", out JsonElement m) ? m : item.GetProperty("set");
         return body.TryGetProperty("elem", out JsonElement elem) ? [.. elem.EnumerateArray().Select(e => e.GetRawText())] : [];
@@ -68,6 +68,24 @@ public class ServiceTableTests(string runner)
         Assert.That(Listed("cluster-ips"), Is.EquivalentTo(new[] { "\"198.19.0.23\"", "\"198.19.0.10\"" }));
         Assert.That(await table.IsIntactAsync(CancellationToken.None), Is.True);
         Assert.That(await table.IsCompleteAsync(CancellationToken.None), Is.True);
+    }
+
+    [Test]
+    public async Task The_cluster_DNS_redirect_is_in_the_kernel_and_the_complete_check_counts_it()
+    {
+        ServiceTable table = Table();
+        var dns = new ClusterDnsRedirect(IPAddress.Parse("198.19.0.10"), IPAddress.Parse("198.18.1.0"));
+
+        await table.ApplyAsync(Input((Web, [A1])) with { ClusterDns = dns }, CancellationToken.None);
+
+        string[] listed = Listed("cluster-dns");
+        Assert.That(listed, Has.Length.EqualTo(2));
+        Assert.That(listed, Has.One.Contains("\"udp\"").And.Contains("\"198.19.0.10\"").And.Contains("\"198.18.1.0\""));
+        Assert.That(listed, Has.One.Contains("\"tcp\"").And.Contains("\"198.19.0.10\"").And.Contains("\"198.18.1.0\""));
+        Assert.That(await table.IsCompleteAsync(CancellationToken.None), Is.True);
+
+        _ns.ExecChecked("nft", "flush", "map", "ip", ServiceRuleset.Table, "cluster-dns");
+        Assert.That(await table.IsCompleteAsync(CancellationToken.None), Is.False, "a lost redirect is drift");
     }
 
     [Test]
