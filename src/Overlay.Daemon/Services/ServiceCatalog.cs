@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Overlay.Core.Dns;
 using Overlay.Core.Services;
 using Overlay.Leases.Watching;
 
@@ -43,7 +44,7 @@ public sealed class ServiceCatalog
 
     // What DNS has not been told yet (only when a zone is fed: see FeedZone): services recomputed, pods changed.
     private readonly HashSet<string> _zoneServices = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _zonePods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PodRecord?> _zonePods = new(StringComparer.Ordinal); // pod id: the record the zone was last told
     private bool _feedsZone;
 
     /// <param name="prefix">The etcd prefix without a trailing slash (<c>/coreos.com/network</c>).</param>
@@ -120,19 +121,21 @@ public sealed class ServiceCatalog
         {
             _feedsZone = true;
             _zoneServices.UnionWith(_services.Keys);
-            _zonePods.UnionWith(_pods.Keys);
+            foreach (string id in _pods.Keys)
+            {
+                _zonePods[id] = null;
+            }
         }
 
-        foreach (string id in _zonePods)
+        foreach ((string id, PodRecord? told) in _zonePods)
         {
             if (_pods.TryGetValue(id, out PodRecord? pod))
             {
-                zone.SetPod(pod);
+                zone.SetPod(pod, told);
             }
-            else
+            else if (told is not null)
             {
-                int slash = id.IndexOf('/', StringComparison.Ordinal);
-                zone.RemovePod(id[..slash], id[(slash + 1)..]);
+                zone.RemovePod(told);
             }
         }
 
@@ -244,7 +247,7 @@ public sealed class ServiceCatalog
 
         if (_feedsZone)
         {
-            _zonePods.Add(id);
+            _zonePods.TryAdd(id, previous);
         }
 
         // The services that selected the pod before or select it now.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Overlay.Core.Dns;
 using Overlay.Core.Services;
 using Overlay.Daemon.Health;
 using Overlay.Daemon.Hosting.Loop;

@@ -1,4 +1,5 @@
 using System.Net;
+using Overlay.Core.Dns;
 using Overlay.Core.Services;
 using Overlay.Daemon.Services;
 using Overlay.Leases.Watching;
@@ -199,13 +200,15 @@ public class ServiceCatalogTests
         List<string> quiet = [.. zone.Calls];
 
         Put(Pod("default", "web-2", "198.18.2.5", ("app", "web")));
+        Put(Pod("default", "web-1", "198.18.1.6", ("app", "web")));
+        Put(Pod("default", "web-1", "198.18.1.7", ("app", "web")));
         Delete(RegistryKeys.Service(Prefix, "default", "web"));
         catalog.Desired(ServiceNetwork, PodNetworks);
         catalog.FeedZone(zone);
 
         Assert.That(first, Is.EquivalentTo(new[] { "set service default/web 198.19.0.20 []", "set pod default/web-1 198.18.1.5" }));
         Assert.That(quiet, Is.Empty);
-        Assert.That(zone.Calls, Is.EquivalentTo(new[] { "set pod default/web-2 198.18.2.5", "remove service default/web" }));
+        Assert.That(zone.Calls, Is.EquivalentTo(new[] { "set pod default/web-2 198.18.2.5", "set pod default/web-1 198.18.1.7 (was 198.18.1.5)", "remove service default/web" }), "a pod changed twice is told once, with what the zone had");
     }
 
     [Test]
@@ -222,7 +225,7 @@ public class ServiceCatalogTests
         catalog.Desired(ServiceNetwork, PodNetworks);
         catalog.FeedZone(zone);
 
-        Assert.That(zone.Calls, Is.EquivalentTo(new[] { "remove pod default/web-1", "set service default/web - []" }));
+        Assert.That(zone.Calls, Is.EquivalentTo(new[] { "remove pod default/web-1 198.18.1.5,2001:db8:1::5", "set service default/web - []" }));
         Assert.That(zone.Headless["default/web"], Is.Empty);
         Assert.That(zone.History, Has.Some.EqualTo("set service default/web - [198.18.1.5, 2001:db8:1::5]"));
     }
@@ -246,11 +249,16 @@ public class ServiceCatalogTests
             Record($"set service {service.FullName} {service.ClusterIP?.ToString() ?? "-"} [{string.Join(", ", endpoints)}]");
         }
 
-        public void RemoveService(string ns, string name) => Record($"remove service {ns}/{name}");
+        public bool RemoveService(string serviceNamespace, string name)
+        {
+            Record($"remove service {serviceNamespace}/{name}");
+            return true;
+        }
 
-        public void SetPod(PodRecord pod) => Record($"set pod {pod.FullName} {string.Join(",", pod.Addresses)}");
+        public void SetPod(PodRecord pod, PodRecord? previous) =>
+            Record($"set pod {pod.FullName} {string.Join(",", pod.Addresses)}" + (previous is null ? "" : $" (was {string.Join(",", previous.Addresses)})"));
 
-        public void RemovePod(string ns, string name) => Record($"remove pod {ns}/{name}");
+        public void RemovePod(PodRecord pod) => Record($"remove pod {pod.FullName} {string.Join(",", pod.Addresses)}");
 
         private void Record(string call)
         {
