@@ -96,10 +96,13 @@ public sealed partial class ClusterZone
         {
             targets.Add($"{service.Name}.{service.Namespace}.svc.{Domain}");
         }
-        else if (podsByAddress.TryGetValue(address, out PodRecord[]? holders))
+        else if (podsByAddress.TryGetValue(address, out object? holders))
         {
             string dashed = AddressLabels.Dashed(address);
-            targets.AddRange(holders.Select(pod => $"{dashed}.{pod.Namespace}.pod.{Domain}"));
+            for (int i = 0; i < HolderCount(holders); i++)
+            {
+                targets.Add($"{dashed}.{Holder(holders, i).Namespace}.pod.{Domain}");
+            }
         }
         else if (address.Equals(DnsAddress))
         {

@@ -44,8 +44,10 @@ public sealed partial class ClusterZone : IClusterZone
     private readonly ConcurrentDictionary<IPAddress, ServiceSpec> servicesByClusterIP = new();
 
     // Pods by address (usually one pod; an array so a change replaces it whole), and by name for the writer alone.
-    private readonly ConcurrentDictionary<IPAddress, PodRecord[]> podsByAddress = new();
-    private readonly Dictionary<(string Namespace, string Name), PodRecord> pods = [];
+    // The pods holding each address: a PodRecord, or (pods of several namespaces sharing one) a PodRecord[]. One
+    // object per address, replaced whole; no array for the usual single pod, as there may be 30,000 of them.
+    private readonly ConcurrentDictionary<IPAddress, object> podsByAddress = new();
+    private int podCount;
 
     // How many services and pods each namespace holds: "<ns>.svc.<zone>" and "<ns>.pod.<zone>" exist while it is not 0.
     private readonly ConcurrentDictionary<string, int> serviceNamespaces = new(StringComparer.Ordinal);
@@ -98,7 +100,7 @@ public sealed partial class ClusterZone : IClusterZone
 
     public int ServiceCount => services.Count;
 
-    public int PodCount => pods.Count;
+    public int PodCount => podCount;
 
     /// <summary>
     /// Adds or replaces a service. <paramref name="endpointAddresses"/> are its ready endpoints' addresses (both
@@ -153,38 +155,33 @@ public sealed partial class ClusterZone : IClusterZone
         return true;
     }
 
-    /// <summary>Adds or replaces a pod: its addresses get <c>&lt;a-b-c-d&gt;.&lt;ns&gt;.pod.&lt;zone&gt;</c> and a PTR.</summary>
-    public void SetPod(PodRecord pod)
+    /// <summary>
+    /// Adds or replaces a pod: its addresses get <c>&lt;a-b-c-d&gt;.&lt;ns&gt;.pod.&lt;zone&gt;</c> and a PTR.
+    /// <paramref name="previous"/> is the record last given for this pod (same namespace and name), null when it is new:
+    /// the catalog has it at hand, and the zone keeps no index of pods by name of its own (it would cost a megabyte at
+    /// 30,000 pods).
+    /// </summary>
+    public void SetPod(PodRecord pod, PodRecord? previous)
     {
-        (string, string) id = (pod.Namespace, pod.Name);
-        bool existed = pods.TryGetValue(id, out PodRecord? old);
-        pods[id] = pod;
-        if (!existed)
+        if (previous is null)
         {
+            podCount++;
             Count(podNamespaces, pod.Namespace, +1);
         }
 
         // The new addresses first, then the old ones it lost, so an address it keeps never disappears for a moment.
         foreach (IPAddress address in pod.Addresses)
         {
-            PodRecord[] holders = podsByAddress.TryGetValue(address, out PodRecord[]? current) ? current : [];
-            int index = Array.FindIndex(holders, p => IsSamePod(p, pod));
-            PodRecord[] updated = index < 0 ? [.. holders, pod] : [.. holders];
-            if (index >= 0)
-            {
-                updated[index] = pod;
-            }
-
-            podsByAddress[address] = updated;
+            podsByAddress[address] = WithPod(podsByAddress.TryGetValue(address, out object? holders) ? holders : null, pod);
         }
 
-        if (old is not null)
+        if (previous is not null)
         {
-            foreach (IPAddress address in old.Addresses)
+            foreach (IPAddress address in previous.Addresses)
             {
                 if (!pod.Addresses.Contains(address))
                 {
-                    RemovePodAddress(address, old);
+                    RemovePodAddress(address, previous);
                 }
             }
         }
@@ -192,22 +189,17 @@ public sealed partial class ClusterZone : IClusterZone
         Touch();
     }
 
-    /// <summary>Removes a pod; false when the zone did not hold it.</summary>
-    public bool RemovePod(string podNamespace, string name)
+    /// <summary>Removes a pod, given the record last given for it.</summary>
+    public void RemovePod(PodRecord pod)
     {
-        if (!pods.Remove((podNamespace, name), out PodRecord? old))
+        foreach (IPAddress address in pod.Addresses)
         {
-            return false;
+            RemovePodAddress(address, pod);
         }
 
-        foreach (IPAddress address in old.Addresses)
-        {
-            RemovePodAddress(address, old);
-        }
-
-        Count(podNamespaces, podNamespace, -1);
+        podCount--;
+        Count(podNamespaces, pod.Namespace, -1);
         Touch();
-        return true;
     }
 
     public ZoneAnswer? Lookup(string name, DnsType type)
@@ -269,20 +261,68 @@ public sealed partial class ClusterZone : IClusterZone
 
     private void RemovePodAddress(IPAddress address, PodRecord pod)
     {
-        if (!podsByAddress.TryGetValue(address, out PodRecord[]? holders))
+        if (!podsByAddress.TryGetValue(address, out object? holders))
         {
             return;
         }
 
-        PodRecord[] rest = Array.FindAll(holders, p => !IsSamePod(p, pod));
-        if (rest.Length == 0)
+        object? rest = WithoutPod(holders, pod);
+        if (rest is null)
         {
             podsByAddress.TryRemove(address, out _);
         }
-        else
+        else if (!ReferenceEquals(rest, holders))
         {
             podsByAddress[address] = rest;
         }
+    }
+
+    private static int HolderCount(object holders) => holders is PodRecord[] many ? many.Length : 1;
+
+    private static PodRecord Holder(object holders, int index) => holders is PodRecord[] many ? many[index] : (PodRecord)holders;
+
+    private static object WithPod(object? holders, PodRecord pod)
+    {
+        if (holders is null)
+        {
+            return pod;
+        }
+
+        var updated = new List<PodRecord>(HolderCount(holders) + 1);
+        bool replaced = false;
+        for (int i = 0; i < HolderCount(holders); i++)
+        {
+            PodRecord holder = Holder(holders, i);
+            replaced |= IsSamePod(holder, pod);
+            updated.Add(IsSamePod(holder, pod) ? pod : holder);
+        }
+
+        if (!replaced)
+        {
+            updated.Add(pod);
+        }
+
+        return updated.Count == 1 ? updated[0] : updated.ToArray();
+    }
+
+    /// <summary>The holders without <paramref name="pod"/>: the same object when it was not there, null when none is left.</summary>
+    private static object? WithoutPod(object holders, PodRecord pod)
+    {
+        var rest = new List<PodRecord>(HolderCount(holders));
+        for (int i = 0; i < HolderCount(holders); i++)
+        {
+            if (!IsSamePod(Holder(holders, i), pod))
+            {
+                rest.Add(Holder(holders, i));
+            }
+        }
+
+        return rest.Count == HolderCount(holders) ? holders : rest.Count switch
+        {
+            0 => null,
+            1 => rest[0],
+            _ => rest.ToArray(),
+        };
     }
 
     private uint CurrentSerial() => (uint)Math.Clamp(time.GetUtcNow().ToUnixTimeSeconds(), 1, uint.MaxValue);
@@ -551,7 +591,7 @@ public sealed partial class ClusterZone : IClusterZone
 
         CutLastLabel(beforeNamespace, out ReadOnlySpan<char> label, out more);
         IPAddress? address = more ? null : AddressLabels.ParseDashed(label);
-        if (address is null || !podsByAddress.TryGetValue(address, out PodRecord[]? holders) || !HasPodIn(holders, podNamespace))
+        if (address is null || !podsByAddress.TryGetValue(address, out object? holders) || !HasPodIn(holders, podNamespace))
         {
             return current.NxDomain;
         }
@@ -559,11 +599,11 @@ public sealed partial class ClusterZone : IClusterZone
         return Asks(type, address) ? Answer([new DnsRecord(name, Ttl, new AddressData(address))], null, current.NoData) : current.NoData;
     }
 
-    private static bool HasPodIn(PodRecord[] holders, ReadOnlySpan<char> podNamespace)
+    private static bool HasPodIn(object holders, ReadOnlySpan<char> podNamespace)
     {
-        foreach (PodRecord pod in holders)
+        for (int i = 0; i < HolderCount(holders); i++)
         {
-            if (podNamespace.SequenceEqual(pod.Namespace))
+            if (podNamespace.SequenceEqual(Holder(holders, i).Namespace))
             {
                 return true;
             }
