@@ -38,9 +38,9 @@ public sealed partial class ClusterZone : IClusterZone
     private readonly string mailbox;
     private readonly TimeProvider time;
 
-    // Keyed by "<svc>.<ns>", the middle of the names that ask for a service, so a query's span finds it as it is.
-    private readonly ConcurrentDictionary<string, ServiceEntry> services = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ServiceEntry>.AlternateLookup<ReadOnlySpan<char>> servicesByName;
+    // A query finds a service by "<svc>.<ns>", the middle of its name, as a span (ServiceName's comparer).
+    private readonly ConcurrentDictionary<ServiceName, ServiceEntry> services = new(ServiceName.Comparer.Instance);
+    private readonly ConcurrentDictionary<ServiceName, ServiceEntry>.AlternateLookup<ReadOnlySpan<char>> servicesByName;
     private readonly ConcurrentDictionary<IPAddress, ServiceSpec> servicesByClusterIP = new();
 
     // Pods by address (usually one pod; an array so a change replaces it whole), and by name for the writer alone.
@@ -109,7 +109,7 @@ public sealed partial class ClusterZone : IClusterZone
     /// </summary>
     public void SetService(ServiceSpec service, IReadOnlyList<IPAddress> endpointAddresses)
     {
-        string key = ServiceKey(service.Namespace, service.Name);
+        var key = new ServiceName(service.Name, service.Namespace);
         IPAddress[] endpoints = service.IsHeadless ? endpointAddresses.Distinct().ToArray() : [];
         bool existed = services.TryGetValue(key, out ServiceEntry? old);
         services[key] = new ServiceEntry(service, endpoints);
@@ -140,7 +140,7 @@ public sealed partial class ClusterZone : IClusterZone
     /// <summary>Removes a service; false when the zone did not hold it.</summary>
     public bool RemoveService(string serviceNamespace, string name)
     {
-        if (!services.TryRemove(ServiceKey(serviceNamespace, name), out ServiceEntry? old))
+        if (!services.TryRemove(new ServiceName(name, serviceNamespace), out ServiceEntry? old))
         {
             return false;
         }
@@ -216,8 +216,6 @@ public sealed partial class ClusterZone : IClusterZone
 
         return LookupReverse(name, type);
     }
-
-    private static string ServiceKey(string serviceNamespace, string name) => name + "." + serviceNamespace;
 
     private static IEnumerable<IPAddress> ClusterIPs(ServiceSpec service)
     {
