@@ -493,17 +493,9 @@ public sealed partial class ClusterZone : IClusterZone
         var answers = new List<DnsRecord>();
         List<DnsRecord>? additional = null;
         bool srvName = owner is not null;
-        IReadOnlyList<IPAddress> addresses = service.IsHeadless ? entry.Endpoints : [.. ClusterIPs(service)];
-
         if (!srvName)
         {
-            foreach (IPAddress address in addresses)
-            {
-                if (Asks(type, address))
-                {
-                    answers.Add(new DnsRecord(serviceDomain, Ttl, new AddressData(address)));
-                }
-            }
+            AddServiceAddresses(entry, serviceDomain, type, answers);
         }
 
         if (!Asks(type, DnsType.SRV))
@@ -528,7 +520,7 @@ public sealed partial class ClusterZone : IClusterZone
                 answers.Add(new DnsRecord(srvOwner, Ttl, new SrvData(0, weight, (ushort)port.Port, serviceDomain)));
             }
 
-            additional.AddRange(addresses.Select(a => new DnsRecord(serviceDomain, Ttl, new AddressData(a))));
+            AddServiceAddresses(entry, serviceDomain, DnsType.ANY, additional);
             return Answer(answers, additional, current.NoData);
         }
 
@@ -544,6 +536,31 @@ public sealed partial class ClusterZone : IClusterZone
         }
 
         return Answer(answers, additional, current.NoData);
+    }
+
+    /// <summary>A service's addresses of the type asked: its ClusterIPs, or a headless service's endpoints.</summary>
+    private void AddServiceAddresses(ServiceEntry entry, string owner, DnsType type, List<DnsRecord> records)
+    {
+        if (entry.Spec.IsHeadless)
+        {
+            foreach (IPAddress endpoint in entry.Endpoints)
+            {
+                Add(endpoint);
+            }
+        }
+        else
+        {
+            Add(entry.Spec.ClusterIP);
+            Add(entry.Spec.ClusterIPv6);
+        }
+
+        void Add(IPAddress? address)
+        {
+            if (address is not null && Asks(type, address))
+            {
+                records.Add(new DnsRecord(owner, Ttl, new AddressData(address)));
+            }
+        }
     }
 
     /// <summary>Clients reach a headless service's endpoints directly: the port given with the endpoint, else the target port.</summary>
