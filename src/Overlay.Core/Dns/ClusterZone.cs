@@ -19,7 +19,7 @@ namespace Overlay.Core.Dns;
 /// values are the <see cref="ServiceSpec"/> and <see cref="PodRecord"/> objects the catalog already holds, so the zone's
 /// own memory is little more than the dictionaries' nodes; records are made when they are asked for.
 /// </remarks>
-public sealed partial class ClusterZone : IClusterZone
+public sealed partial class ClusterZone : IClusterZone, IClusterZoneFeed
 {
     public const uint DefaultTtl = 5;
 
