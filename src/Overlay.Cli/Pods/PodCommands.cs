@@ -181,14 +181,16 @@ internal static class PodCommands
                 Searches = c.Values(PodFlags.Search),
                 Options = c.Values(PodFlags.DnsOption).Select(DnsOption.Parse).ToList(),
             };
-            List<HostAlias> aliases = c.Values(PodFlags.HostAlias).Select(HostAlias.Parse).ToList();
-            var warnings = new List<PodDnsWarning>();
-            string resolvConf = PodDns.Render(policy, inputs, ReadNodeResolvConf(c), warnings);
+
+            // Before the DNS plan: the namespace is the first ClusterFirst search domain's first label.
             if (!Overlay.Core.Services.PodLabels.IsValidNamespace(inputs.Namespace, out string namespaceProblem))
             {
                 throw new InvalidPodSpecException($"flag --namespace: {namespaceProblem}");
             }
 
+            List<HostAlias> aliases = c.Values(PodFlags.HostAlias).Select(HostAlias.Parse).ToList();
+            var warnings = new List<PodDnsWarning>();
+            string resolvConf = PodDns.Render(policy, inputs, ReadNodeResolvConf(c), warnings);
             IReadOnlyDictionary<string, string> labels = ParseLabels(c.Values(PodFlags.Label));
 
             if (!File.Exists(nodeNetns))

@@ -128,6 +128,8 @@ public sealed class PodArgumentTests
         "error: flag --label: label key '-tier' is invalid: its name must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n")]
     [TestCase(new[] { "--dns-policy", "Default", "--label", "app=web server" },
         "error: flag --label: label value 'web server' is invalid: it must be empty or 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n")]
+    [TestCase(new[] { "--cluster-dns", "198.18.255.10", "--namespace", "Shop" },
+        "error: flag --namespace: namespace 'Shop' is not a DNS label (1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit)\n")]
     [TestCase(new[] { "--dns-policy", "Default", "--namespace", "shop.eu" },
         "error: flag --namespace: namespace 'shop.eu' is not a DNS label (1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit)\n")]
     public async Task Bad_input_is_refused_with_exit_2_and_a_message_naming_the_rule(string[] flags, string message)
