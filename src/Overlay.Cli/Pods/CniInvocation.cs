@@ -6,8 +6,14 @@ using Overlay.Netlink;
 
 namespace Overlay.Cli.Pods;
 
-/// <summary>The address a CNI ADD gave the pod's interface.</summary>
-internal sealed record CniAddress(string Address, IPAddress Ip, string? Gateway);
+/// <summary>
+/// The addresses a CNI ADD gave the pod: the first (CIDR, address, gateway), which the pod's record keeps, and
+/// every address in the result's order (both families on a dual-stack node), which its hosts file names.
+/// </summary>
+internal sealed record CniAddress(string Address, IPAddress Ip, string? Gateway)
+{
+    public IReadOnlyList<IPAddress> Ips { get; init; } = [Ip];
+}
 
 /// <summary>
 /// Runs the CNI plugin as a container runtime does: the command and the container in the environment, the
@@ -105,19 +111,32 @@ internal static class CniInvocation
 
     public static Task DeleteAsync(PodRecord pod, CancellationToken ct) => InvokeAsync("DEL", pod, ct);
 
-    /// <summary>The first address of a CNI result ("ips": [{"address": "198.18.34.2/24", "gateway": ...}]).</summary>
+    /// <summary>The addresses of a CNI result ("ips": [{"address": "198.18.34.2/24", "gateway": ...}, ...]).</summary>
     public static CniAddress ParseResult(string result)
     {
         try
         {
             using var document = JsonDocument.Parse(result);
-            if (document.RootElement.TryGetProperty("ips", out JsonElement ips) && ips.ValueKind == JsonValueKind.Array
-                && ips.EnumerateArray().FirstOrDefault() is { ValueKind: JsonValueKind.Object } first
-                && first.TryGetProperty("address", out JsonElement address) && address.ValueKind == JsonValueKind.String
-                && IPAddress.TryParse(address.GetString()!.Split('/')[0], out IPAddress? ip))
+            if (document.RootElement.TryGetProperty("ips", out JsonElement ips) && ips.ValueKind == JsonValueKind.Array)
             {
-                string? gateway = first.TryGetProperty("gateway", out JsonElement g) && g.ValueKind == JsonValueKind.String ? g.GetString() : null;
-                return new CniAddress(address.GetString()!, ip, gateway);
+                CniAddress? first = null;
+                var all = new List<IPAddress>();
+                foreach (JsonElement entry in ips.EnumerateArray())
+                {
+                    if (entry.ValueKind == JsonValueKind.Object
+                        && entry.TryGetProperty("address", out JsonElement address) && address.ValueKind == JsonValueKind.String
+                        && IPAddress.TryParse(address.GetString()!.Split('/')[0], out IPAddress? ip))
+                    {
+                        string? gateway = entry.TryGetProperty("gateway", out JsonElement g) && g.ValueKind == JsonValueKind.String ? g.GetString() : null;
+                        first ??= new CniAddress(address.GetString()!, ip, gateway);
+                        all.Add(ip);
+                    }
+                }
+
+                if (first is not null)
+                {
+                    return first with { Ips = all };
+                }
             }
         }
         catch (JsonException)

@@ -34,7 +34,7 @@ internal static class PodCommands
             IfName = CniInvocation.IfName,
             CniPath = c.Flag(PodFlags.CniPath) ?? CniInvocation.DefaultPath,
             NetworkConfig = CniInvocation.NetworkConfig(
-                c.Flag(PodFlags.SubnetFile) ?? SubnetEnv.DefaultPath,
+                plan.SubnetFile,
                 c.Flag(PodFlags.CniDataDir) ?? CniInvocation.DefaultDataDir,
                 c.Flag(PodFlags.IpamDataDir),
                 plan.Labels),
@@ -55,7 +55,7 @@ internal static class PodCommands
             Guard(() => LoopbackUp(name), $"set lo up in pod {name}");
             CniAddress address = await CniInvocation.AddAsync(pod, ct);
             pod = pod with { Ip = address.Address, Gateway = address.Gateway };
-            Guard(() => PodFiles.Write(name, plan.ResolvConf, PodHosts.Render(name, address.Ip, plan.Aliases), PodNsswitch.Text), $"write {pod.EtcDir}");
+            Guard(() => PodFiles.Write(name, plan.ResolvConf, PodHosts.Render(name, address.Ips, plan.Aliases), PodNsswitch.Text), $"write {pod.EtcDir}");
             Guard(() => store.Save(pod), $"record pod {name} in {store.Directory}");
         }
         catch
@@ -165,28 +165,32 @@ internal static class PodCommands
         string policyText = c.Flag(PodFlags.DnsPolicy) ?? nameof(DnsPolicy.ClusterFirst);
         if (!DnsPolicies.TryParse(policyText, out DnsPolicy policy))
         {
-            throw new UsageException($"flag --dns-policy: '{policyText}' is not a DNS policy; use ClusterFirst, Default or None") { CommandPath = command };
+            throw new UsageException($"flag --dns-policy: '{policyText}' is not a DNS policy; use {string.Join(", ", DnsPolicies.Names.SkipLast(1))} or {DnsPolicies.Names[^1]}") { CommandPath = command };
         }
 
+        string subnetFile = c.Flag(PodFlags.SubnetFile) ?? SubnetEnv.DefaultPath;
         try
         {
+            ClusterDnsSettings cluster = ClusterDnsSettings.Discover(policy, c.Flag(PodFlags.ClusterDns), c.Flag(PodFlags.ClusterDomain), subnetFile);
             var inputs = new PodDnsInputs
             {
-                ClusterDns = c.Flag(PodFlags.ClusterDns),
-                ClusterDomain = c.Flag(PodFlags.ClusterDomain) ?? PodDns.DefaultClusterDomain,
+                ClusterDns = cluster.Address,
+                ClusterDomain = cluster.Domain,
                 Namespace = c.Flag(PodFlags.Namespace) ?? PodDns.DefaultNamespace,
                 Nameservers = c.Values(PodFlags.Nameserver),
                 Searches = c.Values(PodFlags.Search),
                 Options = c.Values(PodFlags.DnsOption).Select(DnsOption.Parse).ToList(),
             };
-            List<HostAlias> aliases = c.Values(PodFlags.HostAlias).Select(HostAlias.Parse).ToList();
-            ResolvConf nodeResolv = policy == DnsPolicy.None ? ResolvConf.Empty : ReadNodeResolvConf(c);
-            string resolvConf = PodDns.Render(policy, inputs, nodeResolv);
+
+            // Before the DNS plan: the namespace is the first ClusterFirst search domain's first label.
             if (!Overlay.Core.Services.PodLabels.IsValidNamespace(inputs.Namespace, out string namespaceProblem))
             {
                 throw new InvalidPodSpecException($"flag --namespace: {namespaceProblem}");
             }
 
+            List<HostAlias> aliases = c.Values(PodFlags.HostAlias).Select(HostAlias.Parse).ToList();
+            var warnings = new List<PodDnsWarning>();
+            string resolvConf = PodDns.Render(policy, inputs, ReadNodeResolvConf(c), warnings);
             IReadOnlyDictionary<string, string> labels = ParseLabels(c.Values(PodFlags.Label));
 
             if (!File.Exists(nodeNetns))
@@ -194,7 +198,14 @@ internal static class PodCommands
                 throw new CommandFailedException($"node namespace {nodeNetns} does not exist (--node {node})");
             }
 
-            return new PodPlan(node, nodeNetns, resolvConf, aliases, inputs.Namespace, labels);
+            foreach (PodDnsWarning warning in warnings)
+            {
+                c.Warn(warning.Kind == PodDnsWarningKind.ClusterDnsMissing
+                    ? $"{warning.Message}. Neither --cluster-dns nor {cluster.FilePath} gives one: overlayd writes that file while it serves DNS, so start it with DNS on (not --dns=false) and a service network, or give --cluster-dns IP"
+                    : warning.Message);
+            }
+
+            return new PodPlan(node, nodeNetns, subnetFile, resolvConf, aliases, inputs.Namespace, labels);
         }
         catch (InvalidPodSpecException e)
         {
@@ -227,17 +238,36 @@ internal static class PodCommands
         return labels;
     }
 
-    private static ResolvConf ReadNodeResolvConf(CliContext c)
+    /// <summary>
+    /// The node's resolv.conf as the kubelet reads its --resolv-conf: a file that cannot be read, or a nameserver
+    /// line without an address, fails the pod (exit 1); an empty --node-resolv-conf means none (null).
+    /// </summary>
+    private static ResolvConf? ReadNodeResolvConf(CliContext c)
     {
-        string? given = c.Flag(PodFlags.NodeResolvConf);
-        string path = given ?? DefaultNodeResolvConf;
-        if (!File.Exists(path))
+        string path = c.Flag(PodFlags.NodeResolvConf) ?? DefaultNodeResolvConf;
+        if (path.Length == 0)
         {
-            // No resolv.conf on a node means the resolver's defaults; an explicitly named file must be there.
-            return given is null ? ResolvConf.Empty : throw new CommandFailedException($"--node-resolv-conf {path} does not exist");
+            return null;
         }
 
-        return ResolvConf.Parse(File.ReadAllText(path));
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandFailedException($"read the node's resolv.conf {path} (--node-resolv-conf; '' for none): {e.Message}", e);
+        }
+
+        try
+        {
+            return ResolvConf.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new CommandFailedException($"the node's resolv.conf {path}: {e.Message}", e);
+        }
     }
 
     private static void CheckName(string name, string command)
@@ -304,4 +334,26 @@ internal static class PodCommands
     }, what);
 }
 
-internal sealed record PodPlan(string Node, string NodeNetns, string ResolvConf, IReadOnlyList<HostAlias> Aliases, string Namespace, IReadOnlyDictionary<string, string> Labels);
+internal sealed record PodPlan(string Node, string NodeNetns, string SubnetFile, string ResolvConf, IReadOnlyList<HostAlias> Aliases, string Namespace, IReadOnlyDictionary<string, string> Labels);
+
+/// <summary>The cluster DNS settings pod run uses: the address (null: none known), the domain, and the file it looks at.</summary>
+internal sealed record ClusterDnsSettings(string? Address, string Domain, string FilePath)
+{
+    /// <summary>
+    /// Each flag wins; else cluster-dns.env beside the node's subnet.env (overlayd writes it while it answers DNS);
+    /// else no address (a cluster policy then falls back to Default) and cluster.local. The file is only read for
+    /// a cluster policy that lacks a flag.
+    /// </summary>
+    public static ClusterDnsSettings Discover(DnsPolicy policy, string? address, string? domain, string subnetFile)
+    {
+        string filePath = ClusterDnsFile.PathBeside(subnetFile);
+        if ((policy is DnsPolicy.ClusterFirst or DnsPolicy.ClusterFirstWithHostNet) && (address is null || domain is null)
+            && ClusterDnsFile.Read(filePath) is { } written)
+        {
+            address ??= written.Address.ToString();
+            domain ??= written.Domain;
+        }
+
+        return new ClusterDnsSettings(address, domain ?? PodDns.DefaultClusterDomain, filePath);
+    }
+}

@@ -9,25 +9,25 @@ internal static class PodFlags
 
     public static readonly Option<string> SubnetFile = Value("subnet-file", "PATH", "the node's subnet.env, handed to the CNI plugin (default /run/flannel/subnet.env)");
 
-    public static readonly Option<string> DnsPolicy = Value("dns-policy", "POLICY", "where resolv.conf starts from: ClusterFirst, Default or None (default ClusterFirst)");
+    public static readonly Option<string> DnsPolicy = Value("dns-policy", "POLICY", "where resolv.conf starts from: ClusterFirst, ClusterFirstWithHostNet, Default or None, as the kubelet applies them (default ClusterFirst)");
 
-    public static readonly Option<string> ClusterDns = Value("cluster-dns", "IP", "the cluster DNS service's address (needed by ClusterFirst)");
+    public static readonly Option<string> ClusterDns = Value("cluster-dns", "IP", "the cluster DNS service's address for ClusterFirst (default: cluster-dns.env beside --subnet-file, which overlayd writes while it serves DNS; without either, ClusterFirst falls back to Default)");
 
-    public static readonly Option<string> ClusterDomain = Value("cluster-domain", "DOMAIN", "the cluster's DNS domain (default cluster.local)");
+    public static readonly Option<string> ClusterDomain = Value("cluster-domain", "DOMAIN", "the cluster's DNS domain (default: cluster-dns.env beside --subnet-file, else cluster.local)");
 
     public static readonly Option<string> Namespace = Value("namespace", "NS", "the pod's Kubernetes namespace: K8S_POD_NAMESPACE for the CNI plugin and ClusterFirst's first search domain (default default)");
 
     public static readonly Option<string[]> Label = Repeatable("label", "KEY=VALUE", "a label of the pod, handed to the CNI plugin in args.cni.labels; services select pods by them (repeatable)");
 
-    public static readonly Option<string[]> Nameserver = Repeatable("nameserver", "IP", "a nameserver after the policy's, at most 3 in all (repeatable)");
+    public static readonly Option<string[]> Nameserver = Repeatable("nameserver", "IP", "a nameserver after the policy's, at most 3 (repeatable); the merged list is cut to 3 with a warning");
 
-    public static readonly Option<string[]> Search = Repeatable("search", "DOMAIN", "a search domain after the policy's, at most 6 in all (repeatable)");
+    public static readonly Option<string[]> Search = Repeatable("search", "DOMAIN", "a search domain after the policy's, at most 6 (repeatable); the merged list is cut to the kubelet's limits with a warning");
 
     public static readonly Option<string[]> DnsOption = Repeatable("dns-option", "NAME[:VALUE]", "a resolver option; replaces the policy's option of that name (repeatable)");
 
     public static readonly Option<string[]> HostAlias = Repeatable("host-alias", "IP=NAME[,NAME]", "names for an address in the pod's hosts file (repeatable)");
 
-    public static readonly Option<string> NodeResolvConf = Value("node-resolv-conf", "PATH", "the node's resolv.conf, read by ClusterFirst and Default (default /etc/resolv.conf)");
+    public static readonly Option<string> NodeResolvConf = Value("node-resolv-conf", "PATH", "the node's resolv.conf, as the kubelet's --resolv-conf (default /etc/resolv.conf; '' for none: Default then gets 127.0.0.1 and search .)");
 
     public static readonly Option<string> CniPath = Value("cni-path", "DIRS", "where the CNI plugins are, ':'-separated (default: overlayctl's folder, /opt/cni/bin, /usr/lib/cni)");
 
@@ -39,7 +39,7 @@ internal static class PodFlags
 
     public static Command Group()
     {
-        DnsPolicy.CompletionSources.Add("ClusterFirst", "Default", "None");
+        DnsPolicy.CompletionSources.Add([.. DnsPolicies.Names]);
         return CommandLine.Group("pod", "pod sandboxes for trying a node by hand (need root, no etcd; see docs/pods.md)", ["pods"],
             CommandLine.Leaf("run", "create a pod: a network namespace attached through the CNI plugin, with resolv.conf, hosts and nsswitch.conf",
                 "overlayctl pod run web-1 --node node1 --namespace shop --label app=web --cluster-dns 198.18.255.10", PodCommands.RunAsync,

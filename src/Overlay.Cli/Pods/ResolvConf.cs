@@ -11,32 +11,43 @@ public sealed record ResolvConf(IReadOnlyList<string> Nameservers, IReadOnlyList
     public static ResolvConf Empty { get; } = new([], [], []);
 
     /// <summary>
-    /// Reads a resolv.conf as the resolver (and kubelet) does: <c>#</c> and <c>;</c> start comments, a later
-    /// <c>search</c> line replaces an earlier one, trailing dots of search domains are dropped, <c>options</c>
-    /// lines add up and a later option of the same name replaces the earlier.
+    /// Reads a node's resolv.conf as the kubelet does (<c>parseResolvConf</c> in pkg/kubelet/network/dns):
+    /// a line that starts with <c>#</c> is a comment (a later <c>#</c> is not special); <c>nameserver</c> lines
+    /// add up, each giving its first field as written; the last <c>search</c>
+    /// line wins, with trailing dots dropped and a lone <c>.</c> left out; <c>options</c> lines add up, a later
+    /// option of the same name replacing the earlier; other keywords (<c>domain</c>, <c>sortlist</c>) are skipped.
     /// </summary>
+    /// <exception cref="FormatException">a <c>nameserver</c> line has no address (the kubelet fails the pod then).</exception>
     public static ResolvConf Parse(string text)
     {
         var nameservers = new List<string>();
         var searches = new List<string>();
         var options = new List<string>();
-        foreach (string rawLine in text.Split('\n'))
+        string[] lines = text.Split('\n');
+        for (int number = 1; number <= lines.Length; number++)
         {
-            string line = rawLine.Trim();
-            if (line.Length == 0 || line[0] is '#' or ';')
+            string line = lines[number - 1].Trim();
+            if (line.StartsWith('#'))
             {
                 continue;
             }
 
-            string[] fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            string[] fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length == 0)
+            {
+                continue;
+            }
+
             switch (fields[0])
             {
                 case "nameserver" when fields.Length >= 2:
                     nameservers.Add(fields[1]);
                     break;
+                case "nameserver":
+                    throw new FormatException($"line {number}: 'nameserver' without an address");
                 case "search":
                     searches.Clear();
-                    searches.AddRange(fields.Skip(1).Where(s => s != ".").Select(s => s.TrimEnd('.')));
+                    searches.AddRange(fields.Skip(1).Where(s => s != ".").Select(s => s.EndsWith('.') ? s[..^1] : s));
                     break;
                 case "options":
                     foreach (string option in fields.Skip(1))

@@ -59,6 +59,16 @@ public sealed class PodArgumentTests
     }
 
     [Test]
+    public void Every_address_of_a_CNI_result_is_kept_in_order_and_the_first_is_the_records()
+    {
+        CniAddress address = CniInvocation.ParseResult(
+            """{"cniVersion":"1.0.0","ips":[{"address":"198.18.34.2/24","gateway":"198.18.34.1"},{"address":"2001:db8:34::2/64"}]}""");
+
+        Assert.That(address.Ips.Select(ip => ip.ToString()), Is.EqualTo(new[] { "198.18.34.2", "2001:db8:34::2" }));
+        Assert.That((address.Address, address.Gateway), Is.EqualTo(("198.18.34.2/24", "198.18.34.1")));
+    }
+
+    [Test]
     public void A_CNI_result_without_an_address_is_an_error()
     {
         var error = Assert.Throws<Overlay.Cli.Commands.CommandFailedException>(() => CniInvocation.ParseResult("""{"cniVersion":"1.0.0","ips":[]}"""));
@@ -100,18 +110,16 @@ public sealed class PodArgumentTests
     // Each of these is refused with exit 2 before anything is created: the node does not even need to exist.
     [TestCase(new[] { "--cluster-dns", "198.18.255.10", "--nameserver", "192.0.2.1", "--nameserver", "192.0.2.2", "--nameserver", "192.0.2.3", "--nameserver", "192.0.2.4" },
         "error: 4 --nameserver given, but a pod has at most 3 nameservers\n")]
-    [TestCase(new[] { "--cluster-dns", "198.18.255.10", "--nameserver", "192.0.2.1", "--nameserver", "192.0.2.2", "--nameserver", "192.0.2.3" },
-        "error: the nameservers merge to 4 (198.18.255.10, 192.0.2.1, 192.0.2.2, 192.0.2.3: 1 from ClusterFirst then --nameserver), but a pod has at most 3; give fewer --nameserver or use --dns-policy None\n")]
     [TestCase(new[] { "--dns-policy", "None", "--nameserver", "192.0.2.1", "--search", "a.example", "--search", "b.example", "--search", "c.example", "--search", "d.example", "--search", "e.example", "--search", "f.example", "--search", "g.example" },
         "error: 7 --search given, but a pod has at most 6 search domains\n")]
     [TestCase(new[] { "--dns-policy", "None", "--search", "a.example" },
         "error: --dns-policy None needs at least one --nameserver: with policy None the pod's nameserver list must hold at least one address\n")]
     [TestCase(new[] { "--cluster-dns", "198.18.255.10", "--host-alias", "db=198.51.100.7" },
         "error: --host-alias 'db=198.51.100.7': 'db' is not an IP address; a host alias maps an IP to names (IP=NAME[,NAME...])\n")]
-    [TestCase(new[] { "--search", "a.example" },
-        "error: --dns-policy ClusterFirst needs --cluster-dns IP, the cluster DNS service's address (or use --dns-policy Default or None)\n")]
+    [TestCase(new[] { "--cluster-dns", "kube-dns" },
+        "error: --cluster-dns 'kube-dns' is not an IP address\n")]
     [TestCase(new[] { "--dns-policy", "Cluster" },
-        "error: flag --dns-policy: 'Cluster' is not a DNS policy; use ClusterFirst, Default or None\n")]
+        "error: flag --dns-policy: 'Cluster' is not a DNS policy; use ClusterFirst, ClusterFirstWithHostNet, Default or None\n")]
     [TestCase(new[] { "--dns-policy", "None", "--nameserver", "192.0.2.1", "--dns-option", ":5" },
         "error: DNS option ':5' has no name; an option is NAME or NAME:VALUE (e.g. ndots:2, edns0)\n")]
     [TestCase(new[] { "--dns-policy", "Default", "--label", "app" },
@@ -120,6 +128,8 @@ public sealed class PodArgumentTests
         "error: flag --label: label key '-tier' is invalid: its name must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n")]
     [TestCase(new[] { "--dns-policy", "Default", "--label", "app=web server" },
         "error: flag --label: label value 'web server' is invalid: it must be empty or 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit\n")]
+    [TestCase(new[] { "--cluster-dns", "198.18.255.10", "--namespace", "Shop" },
+        "error: flag --namespace: namespace 'Shop' is not a DNS label (1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit)\n")]
     [TestCase(new[] { "--dns-policy", "Default", "--namespace", "shop.eu" },
         "error: flag --namespace: namespace 'shop.eu' is not a DNS label (1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit)\n")]
     public async Task Bad_input_is_refused_with_exit_2_and_a_message_naming_the_rule(string[] flags, string message)

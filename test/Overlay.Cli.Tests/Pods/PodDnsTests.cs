@@ -1,3 +1,4 @@
+using System.Net;
 using Overlay.Cli.Pods;
 
 namespace Overlay.Cli.Tests.Pods;
@@ -103,7 +104,7 @@ public sealed class PodDnsTests
         var inputs = new PodDnsInputs
         {
             Nameservers = ["192.0.2.1", "192.0.2.2", "192.0.2.1"],
-            Searches = ["b.example", "a.example", "b.example", "a.example."],
+            Searches = ["b.example", "a.example", "b.example"],
         };
 
         ResolvConf resolv = PodDns.Resolve(DnsPolicy.None, inputs, ResolvConf.Empty);
@@ -113,13 +114,25 @@ public sealed class PodDnsTests
     }
 
     [Test]
-    public void A_pod_nameserver_equal_to_the_cluster_DNS_is_written_once_even_in_another_spelling()
+    public void A_pod_search_domain_keeps_its_trailing_dot_and_is_not_the_same_as_one_without()
     {
-        var inputs = Cluster with { ClusterDns = "2001:db8::a", Nameservers = ["2001:DB8:0::A", "198.18.255.10"] };
+        // The kubelet appends dnsConfig.searches as written; only the node's resolv.conf loses its trailing dots.
+        var inputs = new PodDnsInputs { Nameservers = ["192.0.2.1"], Searches = ["a.example", "a.example.", "cluster.local."] };
 
-        ResolvConf resolv = PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, ResolvConf.Empty);
+        ResolvConf resolv = PodDns.Resolve(DnsPolicy.None, inputs, ResolvConf.Empty);
 
-        Assert.That(resolv.Nameservers, Is.EqualTo(new[] { "2001:db8::a", "198.18.255.10" }));
+        Assert.That(resolv.Searches, Is.EqualTo(new[] { "a.example", "a.example.", "cluster.local." }));
+    }
+
+    [Test]
+    public void A_pod_nameserver_is_written_as_given_and_only_the_same_spelling_counts_as_a_duplicate()
+    {
+        // The kubelet writes the cluster DNS address in canonical form and the pod's nameservers as written.
+        var inputs = Cluster with { ClusterDns = "2001:DB8::A", Nameservers = ["2001:db8::a", "2001:DB8:0::A", "198.18.255.10"] };
+
+        ResolvConf resolv = PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, ResolvConf.Empty, []);
+
+        Assert.That(resolv.Nameservers, Is.EqualTo(new[] { "2001:db8::a", "2001:DB8:0::A", "198.18.255.10" }));
     }
 
     [Test]
@@ -169,26 +182,32 @@ public sealed class PodDnsTests
     }
 
     [Test]
-    public void Nameservers_that_merge_past_three_are_refused_naming_where_they_came_from()
+    public void Nameservers_that_merge_past_three_are_cut_to_the_first_three_with_a_warning()
     {
         var inputs = Cluster with { Nameservers = ["192.0.2.1", "192.0.2.2", "192.0.2.3"] };
+        var warnings = new List<PodDnsWarning>();
 
-        var error = Assert.Throws<InvalidPodSpecException>(() => PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, ResolvConf.Empty));
+        ResolvConf resolv = PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, ResolvConf.Empty, warnings);
 
-        Assert.That(error!.Message, Is.EqualTo(
-            "the nameservers merge to 4 (198.18.255.10, 192.0.2.1, 192.0.2.2, 192.0.2.3: 1 from ClusterFirst then --nameserver), "
-            + "but a pod has at most 3; give fewer --nameserver or use --dns-policy None"));
+        Assert.That(resolv.Nameservers, Is.EqualTo(new[] { "198.18.255.10", "192.0.2.1", "192.0.2.2" }));
+        Assert.That(warnings, Is.EqualTo(new[]
+        {
+            new PodDnsWarning(PodDnsWarningKind.NameserversCut,
+                "the nameservers merge to 4 (198.18.255.10 192.0.2.1 192.0.2.2 192.0.2.3), but a pod has at most 3; its resolv.conf gets the first 3: 198.18.255.10 192.0.2.1 192.0.2.2"),
+        }));
     }
 
     [Test]
-    public void A_node_resolv_conf_with_two_servers_leaves_room_for_one_more_under_Default()
+    public void A_node_resolv_conf_with_two_servers_and_two_pod_servers_gives_the_first_three_under_Default()
     {
         var one = new PodDnsInputs { Nameservers = ["203.0.113.53"] };
         var two = new PodDnsInputs { Nameservers = ["203.0.113.53", "203.0.113.54"] };
+        var warnings = new List<PodDnsWarning>();
 
-        Assert.That(PodDns.Resolve(DnsPolicy.Default, one, Node).Nameservers, Has.Count.EqualTo(3));
-        var error = Assert.Throws<InvalidPodSpecException>(() => PodDns.Resolve(DnsPolicy.Default, two, Node));
-        Assert.That(error!.Message, Does.StartWith("the nameservers merge to 4 (192.0.2.53, 192.0.2.54, 203.0.113.53, 203.0.113.54: 2 from the node's resolv.conf then --nameserver)"));
+        Assert.That(PodDns.Resolve(DnsPolicy.Default, one, Node, warnings).Nameservers, Has.Count.EqualTo(3));
+        Assert.That(warnings, Is.Empty);
+        Assert.That(PodDns.Resolve(DnsPolicy.Default, two, Node, warnings).Nameservers, Is.EqualTo(new[] { "192.0.2.53", "192.0.2.54", "203.0.113.53" }));
+        Assert.That(warnings.Select(w => w.Kind), Is.EqualTo(new[] { PodDnsWarningKind.NameserversCut }));
     }
 
     [Test]
@@ -203,26 +222,32 @@ public sealed class PodDnsTests
     }
 
     [Test]
-    public void Search_domains_that_merge_past_six_are_refused()
+    public void Search_domains_that_merge_past_six_are_kept_as_the_kubelet_keeps_up_to_32()
     {
-        var inputs = Cluster with { Searches = ["a.example", "b.example"] };
+        var inputs = Cluster with { Searches = ["a.example", "b.example", "c.example", "d.example", "e.example", "f.example"] };
+        var warnings = new List<PodDnsWarning>();
 
-        var error = Assert.Throws<InvalidPodSpecException>(() => PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, Node));
+        ResolvConf resolv = PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, Node, warnings);
 
-        Assert.That(error!.Message, Is.EqualTo(
-            "the search domains merge to 7 (default.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example a.example b.example: "
-            + "5 from ClusterFirst then --search), but a pod has at most 6; give fewer --search or use --dns-policy None"));
+        Assert.That(resolv.Searches, Is.EqualTo(new[]
+        {
+            "default.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example", "lab.example",
+            "a.example", "b.example", "c.example", "d.example", "e.example", "f.example",
+        }));
+        Assert.That(warnings, Is.Empty);
     }
 
     [Test]
     public void Duplicates_do_not_count_against_the_merged_limits()
     {
         var inputs = Cluster with { Nameservers = ["198.18.255.10", "192.0.2.1", "192.0.2.2"], Searches = ["cluster.local", "corp.example", "a.example"] };
+        var warnings = new List<PodDnsWarning>();
 
-        ResolvConf resolv = PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, Node);
+        ResolvConf resolv = PodDns.Resolve(DnsPolicy.ClusterFirst, inputs, Node, warnings);
 
         Assert.That(resolv.Nameservers, Has.Count.EqualTo(3));
         Assert.That(resolv.Searches, Has.Count.EqualTo(6));
+        Assert.That(warnings, Is.Empty);
     }
 
     [Test]
@@ -235,12 +260,82 @@ public sealed class PodDnsTests
         Assert.That(error!.Message, Is.EqualTo("--dns-policy None needs at least one --nameserver: with policy None the pod's nameserver list must hold at least one address"));
     }
 
-    [Test]
-    public void ClusterFirst_without_a_cluster_DNS_is_refused_naming_the_flag()
+    [TestCase(DnsPolicy.ClusterFirst)]
+    [TestCase(DnsPolicy.ClusterFirstWithHostNet)]
+    public void A_cluster_policy_without_a_cluster_DNS_falls_back_to_Default_with_a_warning(DnsPolicy policy)
     {
-        var error = Assert.Throws<InvalidPodSpecException>(() => PodDns.Resolve(DnsPolicy.ClusterFirst, new PodDnsInputs(), Node));
+        var warnings = new List<PodDnsWarning>();
 
-        Assert.That(error!.Message, Does.StartWith("--dns-policy ClusterFirst needs --cluster-dns IP"));
+        string text = PodDns.Render(policy, new PodDnsInputs { Searches = ["extra.example"] }, Node, warnings);
+
+        Assert.That(text, Is.EqualTo("nameserver 192.0.2.53\nnameserver 192.0.2.54\nsearch corp.example lab.example extra.example\noptions timeout:2 rotate\n"));
+        Assert.That(warnings, Is.EqualTo(new[]
+        {
+            new PodDnsWarning(PodDnsWarningKind.ClusterDnsMissing,
+                $"no cluster DNS address is known, so the pod cannot use --dns-policy {policy}; it gets Default's resolv.conf (the node's), as the kubelet does"),
+        }));
+    }
+
+    [Test]
+    public void A_host_network_pod_with_ClusterFirst_gets_the_nodes_resolv_conf_and_no_warning()
+    {
+        var warnings = new List<PodDnsWarning>();
+
+        string text = PodDns.Render(DnsPolicy.ClusterFirst, Cluster with { HostNetwork = true }, Node, warnings);
+
+        Assert.That(text, Is.EqualTo("nameserver 192.0.2.53\nnameserver 192.0.2.54\nsearch corp.example lab.example\noptions timeout:2 rotate\n"));
+        Assert.That(warnings, Is.Empty);
+    }
+
+    [Test]
+    public void A_host_network_pod_with_ClusterFirstWithHostNet_gets_the_clusters()
+    {
+        string text = PodDns.Render(DnsPolicy.ClusterFirstWithHostNet, Cluster with { HostNetwork = true }, Node);
+
+        Assert.That(text, Is.EqualTo(
+            "nameserver 198.18.255.10\n"
+            + "search default.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example\n"
+            + "options ndots:5\n"));
+    }
+
+    [Test]
+    public void ClusterFirstWithHostNet_is_ClusterFirst_for_a_pod_of_its_own_network()
+    {
+        Assert.That(PodDns.Render(DnsPolicy.ClusterFirstWithHostNet, Cluster, Node), Is.EqualTo(PodDns.Render(DnsPolicy.ClusterFirst, Cluster, Node)));
+    }
+
+    [Test]
+    public void An_empty_cluster_domain_gives_the_nodes_search_domains_alone()
+    {
+        string text = PodDns.Render(DnsPolicy.ClusterFirst, Cluster with { ClusterDomain = "" }, Node);
+
+        Assert.That(text, Is.EqualTo("nameserver 198.18.255.10\nsearch corp.example lab.example\noptions ndots:5\n"));
+    }
+
+    [Test]
+    public void A_cluster_domain_with_a_trailing_dot_is_used_as_given()
+    {
+        string text = PodDns.Render(DnsPolicy.ClusterFirst, Cluster with { ClusterDomain = "cluster.local." }, ResolvConf.Empty);
+
+        Assert.That(text, Is.EqualTo("nameserver 198.18.255.10\nsearch default.svc.cluster.local. svc.cluster.local. cluster.local.\noptions ndots:5\n"));
+    }
+
+    [Test]
+    public void Without_a_node_resolv_conf_Default_asks_the_local_resolver_once_per_node_address_family()
+    {
+        var dualStack = new PodDnsInputs { NodeAddresses = [IPAddress.Parse("198.51.100.1"), IPAddress.Parse("2001:db8::1")] };
+
+        Assert.That(PodDns.Render(DnsPolicy.Default, new PodDnsInputs(), null), Is.EqualTo("nameserver 127.0.0.1\nsearch .\n"));
+        Assert.That(PodDns.Render(DnsPolicy.Default, dualStack, null), Is.EqualTo("nameserver 127.0.0.1\nnameserver ::1\nsearch .\n"));
+    }
+
+    [Test]
+    public void A_node_resolv_conf_repeating_a_nameserver_is_copied_as_it_is_unless_the_pod_has_a_dnsConfig()
+    {
+        ResolvConf node = ResolvConf.Parse("nameserver 192.0.2.53\nnameserver 192.0.2.53\n");
+
+        Assert.That(PodDns.Resolve(DnsPolicy.Default, new PodDnsInputs(), node).Nameservers, Is.EqualTo(new[] { "192.0.2.53", "192.0.2.53" }));
+        Assert.That(PodDns.Resolve(DnsPolicy.Default, new PodDnsInputs { Options = [new DnsOption("edns0")] }, node).Nameservers, Is.EqualTo(new[] { "192.0.2.53" }));
     }
 
     [TestCase("dns.example", "--nameserver 'dns.example' is not an IP address; a nameserver is given by address")]

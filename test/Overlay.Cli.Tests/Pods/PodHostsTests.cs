@@ -10,10 +10,10 @@ public sealed class PodHostsTests
     {
         HostAlias[] aliases = [HostAlias.Parse("198.51.100.7=db,db.example"), HostAlias.Parse("2001:db8::7=v6.example")];
 
-        string text = PodHosts.Render("web-1", IPAddress.Parse("198.18.34.2"), aliases);
+        string text = PodHosts.Render("web-1", [IPAddress.Parse("198.18.34.2")], aliases);
 
         Assert.That(text, Is.EqualTo(
-            "# Overlay-managed hosts file (overlayctl pod run).\n"
+            "# Kubernetes-managed hosts file.\n"
             + "127.0.0.1\tlocalhost\n"
             + "::1\tlocalhost ip6-localhost ip6-loopback\n"
             + "fe00::0\tip6-localnet\n"
@@ -22,7 +22,7 @@ public sealed class PodHostsTests
             + "fe00::2\tip6-allrouters\n"
             + "198.18.34.2\tweb-1\n"
             + "\n"
-            + "# Entries added by --host-alias.\n"
+            + "# Entries added by HostAliases.\n"
             + "198.51.100.7\tdb\tdb.example\n"
             + "2001:db8::7\tv6.example\n"));
     }
@@ -30,10 +30,21 @@ public sealed class PodHostsTests
     [Test]
     public void Without_aliases_there_is_no_alias_section()
     {
-        string text = PodHosts.Render("web-1", IPAddress.Parse("198.18.34.2"), []);
+        string text = PodHosts.Render("web-1", [IPAddress.Parse("198.18.34.2")], []);
 
         Assert.That(text, Does.EndWith("fe00::2\tip6-allrouters\n198.18.34.2\tweb-1\n"));
-        Assert.That(text, Does.Not.Contain("--host-alias"));
+        Assert.That(text, Does.Not.Contain("HostAliases"));
+    }
+
+    [Test]
+    public void A_dual_stack_pod_has_a_line_for_each_address_in_the_CNI_results_order()
+    {
+        CniAddress address = CniInvocation.ParseResult(
+            """{"cniVersion":"1.0.0","ips":[{"address":"198.18.34.2/24","gateway":"198.18.34.1"},{"address":"2001:db8:34::2/64","gateway":"2001:db8:34::1"}]}""");
+
+        string text = PodHosts.Render("web-1", address.Ips, []);
+
+        Assert.That(text, Does.EndWith("fe00::2\tip6-allrouters\n198.18.34.2\tweb-1\n2001:db8:34::2\tweb-1\n"));
     }
 
     [TestCase("db=198.51.100.7", "--host-alias 'db=198.51.100.7': 'db' is not an IP address; a host alias maps an IP to names (IP=NAME[,NAME...])")]

@@ -29,6 +29,23 @@ public sealed class ResolvConfTests
     }
 
     [Test]
+    public void A_nameserver_line_without_an_address_is_an_error_naming_the_line()
+    {
+        var error = Assert.Throws<FormatException>(() => ResolvConf.Parse("# node\nnameserver 192.0.2.53\nnameserver\n"));
+
+        Assert.That(error!.Message, Is.EqualTo("line 3: 'nameserver' without an address"));
+    }
+
+    [Test]
+    public void A_hash_after_the_fields_is_not_a_comment_to_the_kubelet()
+    {
+        ResolvConf resolv = ResolvConf.Parse("nameserver 192.0.2.53 # the router\nsearch corp.example # the office\n");
+
+        Assert.That(resolv.Nameservers, Is.EqualTo(new[] { "192.0.2.53" }));
+        Assert.That(resolv.Searches, Is.EqualTo(new[] { "corp.example", "#", "the", "office" }));
+    }
+
+    [Test]
     public void An_empty_resolv_conf_renders_as_nothing()
     {
         Assert.That(ResolvConf.Parse("").Render(), Is.Empty);
