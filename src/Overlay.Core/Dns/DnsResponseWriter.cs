@@ -171,7 +171,7 @@ public static class DnsResponseWriter
             {
                 packet.Slice(DnsName.HeaderLength, questionLength).CopyTo(_buffer[Position..]);
                 SetCount(4, 1);
-                RememberQuestionName();
+                RememberQuestionName(questionLength);
                 Position += questionLength;
             }
 
@@ -430,13 +430,27 @@ public static class DnsResponseWriter
             return WriteOutcome.Written;
         }
 
-        private void RememberQuestionName()
+        /// <summary>
+        /// Remembers the echoed question's labels, when they are plain labels ending in the root within the question
+        /// (always so for a question <see cref="DnsQueryReader"/> read; a hand-made <see cref="DnsQuery"/> may differ).
+        /// </summary>
+        private void RememberQuestionName(int questionLength)
         {
+            int end = Position + questionLength - 4;
             int at = Position;
-            while (_buffer[at] != 0)
+            while (at < end && _buffer[at] is > 0 and <= DnsName.MaxLabelLength)
+            {
+                at += 1 + _buffer[at];
+            }
+
+            if (at != end - 1 || _buffer[at] != 0)
+            {
+                return;
+            }
+
+            for (at = Position; _buffer[at] != 0; at += 1 + _buffer[at])
             {
                 Remember(at);
-                at += 1 + _buffer[at];
             }
         }
 
