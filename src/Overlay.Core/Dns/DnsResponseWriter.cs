@@ -12,7 +12,7 @@ namespace Overlay.Core.Dns;
 /// </summary>
 public static class DnsResponseWriter
 {
-    /// <summary>The UDP payload size we advertise and answer within (the DNS flag day 2020 value).</summary>
+    /// <summary>The UDP payload size our OPT records advertise (the DNS flag day 2020 value).</summary>
     public const ushort UdpPayloadSize = 1232;
 
     /// <summary>The most a UDP response may carry without EDNS (RFC 1035 4.2.1).</summary>

@@ -149,7 +149,7 @@ public partial class DigOracleTests
     private async Task<DigResult> Dig(params string[] question)
     {
         var start = new ProcessStartInfo("dig") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in (string[])[$"@127.0.0.1", "-p", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. question, "+tries=1", "+time=2", "+nocookie"])
+        foreach (string argument in (string[])["@127.0.0.1", "-p", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. question, "+tries=1", "+time=2"])
         {
             start.ArgumentList.Add(argument);
         }

@@ -40,6 +40,7 @@ public class DnsFuzzTests
         var codes = new HashSet<int>();
         int truncated = 0;
         var clock = Stopwatch.StartNew();
+        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
 
         for (int i = 0; i < Iterations; i++)
         {
@@ -91,11 +92,13 @@ public class DnsFuzzTests
         }
 
         clock.Stop();
-        TestContext.Out.WriteLine($"{Iterations} mutated queries in {clock.ElapsedMilliseconds} ms: {string.Join(", ", counts)}; codes {string.Join(' ', codes.Order())}; {truncated} truncated");
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        TestContext.Out.WriteLine($"{Iterations} mutated queries in {clock.ElapsedMilliseconds} ms ({cpu.TotalMilliseconds:F0} ms CPU): {string.Join(", ", counts)}; codes {string.Join(' ', codes.Order())}; {truncated} truncated");
         Assert.That(counts.Values, Has.All.GreaterThan(Iterations / 100), "every disposition is reached");
         Assert.That(codes, Is.SupersetOf(new[] { 0, 1, 3, 4, 5, 16 }), "NOERROR, FORMERR, NXDOMAIN, NOTIMP, REFUSED and BADVERS are all reached");
         Assert.That(truncated, Is.GreaterThan(0));
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+        // CPU time, not wall time: the build machine's cores are shared, and a loaded one stretches wall time threefold.
+        Assert.That(cpu, Is.LessThan(TimeSpan.FromSeconds(10)));
     }
 
     [Test]
