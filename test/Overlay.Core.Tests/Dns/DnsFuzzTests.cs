@@ -97,8 +97,6 @@ public class DnsFuzzTests
         Assert.That(counts.Values, Has.All.GreaterThan(Iterations / 100), "every disposition is reached");
         Assert.That(codes, Is.SupersetOf(new[] { 0, 1, 3, 4, 5, 16 }), "NOERROR, FORMERR, NXDOMAIN, NOTIMP, REFUSED and BADVERS are all reached");
         Assert.That(truncated, Is.GreaterThan(0));
-        // CPU time, not wall time: the build machine's cores are shared, and a loaded one stretches wall time threefold.
-        Assert.That(cpu, Is.LessThan(TimeSpan.FromSeconds(10)));
     }
 
     [Test]
