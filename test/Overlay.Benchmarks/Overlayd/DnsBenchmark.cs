@@ -13,8 +13,8 @@ namespace Overlay.Benchmarks.Overlayd;
 /// running overlayd, a pod on it running dnsperf. Against overlayd's DNS at the cluster DNS address (198.19.0.10,
 /// DNATed to the node's listener) and against dnsmasq serving the same S names from a hosts file in a namespace on
 /// the node's pod bridge. Two query mixes: every service's name (NOERROR) and as many names in the zone that do not
-/// exist (NXDOMAIN). Each (server, mix) runs twice: unthrottled for queries per second, then at a fixed rate with
-/// dnsperf -v for the per-query latencies (p50/p99). Then overlayd's VmRSS with DNS and with --dns=false.
+/// exist (NXDOMAIN). Each (server, mix) runs unthrottled for queries per second, then at fixed rates with dnsperf -v
+/// for the per-query latencies (p50/p99). Then overlayd's VmRSS with DNS and with --dns=false.
 /// </summary>
 internal static partial class DnsBenchmark
 {
@@ -27,8 +27,10 @@ internal static partial class DnsBenchmark
         int seconds = Option(args, "--seconds", 10);
         int clients = Option(args, "--clients", 4);
         int outstanding = Option(args, "--outstanding", 100);
-        int latencyQps = Option(args, "--latency-qps", 2000);
+        int[] latencyRates = [.. StringOption(args, "--latency-qps", "2000,10000").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(r => int.Parse(r, CultureInfo.InvariantCulture))];
         int settle = Option(args, "--settle", 10);
+        int rounds = Option(args, "--rounds", 1);
         string[] targets = StringOption(args, "--targets", "dnsmasq,overlayd").Split(',', StringSplitOptions.RemoveEmptyEntries);
         if (!RequireRoot("dns"))
         {
@@ -45,16 +47,16 @@ internal static partial class DnsBenchmark
             }
 
             await RunOnceAsync(overlayd, services, targets.Contains("dnsmasq"), measureOverlayd,
-                new DnsperfLoad(seconds, clients, outstanding, latencyQps), settle);
+                new DnsperfLoad(seconds, clients, outstanding, latencyRates), settle, rounds);
         }
 
         return 0;
     }
 
-    private static async Task RunOnceAsync(string overlayd, int services, bool measureDnsmasq, bool measureOverlayd, DnsperfLoad load, int settle)
+    private static async Task RunOnceAsync(string overlayd, int services, bool measureDnsmasq, bool measureOverlayd, DnsperfLoad load, int settle, int rounds)
     {
         string title = string.Create(CultureInfo.InvariantCulture,
-            $"dns: {Path.GetFileName(overlayd)}, {services} services, dnsperf -l {load.Seconds} -c {load.Clients} -q {load.Outstanding}; latency at -Q {load.LatencyQps}; {Machine()}");
+            $"dns: {Path.GetFileName(overlayd)}, {services} services, dnsperf -l {load.Seconds} -c {load.Clients} -q {load.Outstanding}; latency at -Q {string.Join(", ", load.LatencyRates)}; {Machine()}");
         await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
         {
             Overlayd = overlayd,
@@ -109,12 +111,17 @@ internal static partial class DnsBenchmark
                     CheckAnswers(pod, name, address, services);
                 }
 
+                // Rounds and servers alternate, so that both see the same machine (its load changes by the minute).
                 var rows = new List<DnsperfRow>();
-                foreach ((string mix, string file) in new[] { ("in zone (NOERROR)", inZone), ("NXDOMAIN", missing) })
+                for (int round = 1; round <= rounds; round++)
                 {
-                    foreach ((string name, string address) in servers)
+                    foreach ((string mix, string file) in new[] { ("in zone (NOERROR)", inZone), ("NXDOMAIN", missing) })
                     {
-                        rows.Add(await MeasureAsync(pod, name, address, mix, file, load));
+                        foreach ((string name, string address) in servers)
+                        {
+                            string label = rounds > 1 ? $"{name}, round {round.ToString(CultureInfo.InvariantCulture)}" : name;
+                            rows.AddRange(await MeasureAsync(pod, label, address, mix, file, load));
+                        }
                     }
                 }
 
@@ -193,13 +200,19 @@ internal static partial class DnsBenchmark
         }
     }
 
-    private static async Task<DnsperfRow> MeasureAsync(NetNs pod, string server, string address, string mix, string file, DnsperfLoad load)
+    private static async Task<List<DnsperfRow>> MeasureAsync(NetNs pod, string server, string address, string mix, string file, DnsperfLoad load)
     {
-        string loadBefore = LoadAverage();
-        DnsperfSummary full = await RunDnsperfAsync(pod, address, file, load, rate: null);
-        DnsperfSummary paced = await RunDnsperfAsync(pod, address, file, load, rate: load.LatencyQps);
-        Console.Error.WriteLine($"{server}, {mix}: {full.ResponseCodes}; load average {loadBefore} → {LoadAverage()}");
-        return new DnsperfRow(server, mix, full, paced);
+        var rows = new List<DnsperfRow>();
+        foreach (int? rate in load.LatencyRates.Select(r => (int?)r).Prepend(null))
+        {
+            string loadBefore = LoadAverage();
+            DnsperfSummary summary = await RunDnsperfAsync(pod, address, file, load, rate);
+            string offered = rate is { } qps ? "-Q " + qps.ToString(CultureInfo.InvariantCulture) + " -v" : "unthrottled";
+            Console.Error.WriteLine($"{server}, {mix}, {offered}: {summary.ResponseCodes}; load average {loadBefore} → {LoadAverage()}");
+            rows.Add(new DnsperfRow(server, mix, offered, summary));
+        }
+
+        return rows;
     }
 
     /// <summary>
@@ -280,16 +293,17 @@ internal static partial class DnsBenchmark
         Console.WriteLine();
         Console.WriteLine(title);
         Console.WriteLine();
-        Console.WriteLine("| server | queries | queries/s | avg latency (ms) | lost | p50 (ms) at -Q | p99 (ms) at -Q | max (ms) at -Q | lost at -Q |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| server | queries | load | queries/s | avg latency (ms) | p50 (ms) | p99 (ms) | max (ms) | lost |");
+        Console.WriteLine("|---|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (DnsperfRow row in rows)
         {
-            double[] sorted = [.. row.Paced.Latencies.Order()];
+            // Percentiles only where dnsperf -v printed every query's latency.
+            double[] sorted = [.. row.Summary.Latencies.Order()];
             string p50 = sorted.Length > 0 ? Ms(Percentile(sorted, 50)) : "–";
             string p99 = sorted.Length > 0 ? Ms(Percentile(sorted, 99)) : "–";
-            string max = sorted.Length > 0 ? Ms(sorted[^1]) : "–";
+            string max = sorted.Length > 0 ? Ms(sorted[^1]) : Ms(row.Summary.MaxLatencySeconds);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {row.Server} | {row.Mix} | {row.Full.QueriesPerSecond:F0} | {Ms(row.Full.AverageLatencySeconds)} | {row.Full.Lost} | {p50} | {p99} | {max} | {row.Paced.Lost} |"));
+                $"| {row.Server} | {row.Mix} | {row.Load} | {row.Summary.QueriesPerSecond:F0} | {Ms(row.Summary.AverageLatencySeconds)} | {p50} | {p99} | {max} | {row.Summary.Lost} |"));
         }
 
         static string Ms(double seconds) => (seconds * 1000).ToString("F3", CultureInfo.InvariantCulture);
@@ -298,20 +312,21 @@ internal static partial class DnsBenchmark
     [GeneratedRegex(@"--dns\b")]
     private static partial Regex DnsFlagPattern();
 
-    private sealed record DnsperfRow(string Server, string Mix, DnsperfSummary Full, DnsperfSummary Paced);
+    private sealed record DnsperfRow(string Server, string Mix, string Load, DnsperfSummary Summary);
 }
 
-/// <summary>dnsperf's load: -l seconds, -c clients, -q outstanding queries; the latency runs' -Q rate.</summary>
-internal sealed record DnsperfLoad(int Seconds, int Clients, int Outstanding, int LatencyQps);
+/// <summary>dnsperf's load: -l seconds, -c clients, -q outstanding queries; the latency runs' -Q rates.</summary>
+internal sealed record DnsperfLoad(int Seconds, int Clients, int Outstanding, IReadOnlyList<int> LatencyRates);
 
 /// <summary>What one dnsperf run reported: its statistics, and with -v every completed query's latency in seconds.</summary>
 internal sealed partial record DnsperfSummary(
-    long Sent, long Completed, long Lost, double QueriesPerSecond, double AverageLatencySeconds, string ResponseCodes, IReadOnlyList<double> Latencies)
+    long Sent, long Completed, long Lost, double QueriesPerSecond, double AverageLatencySeconds, double MaxLatencySeconds, string ResponseCodes,
+    IReadOnlyList<double> Latencies)
 {
     public static DnsperfSummary Parse(string output)
     {
         long sent = 0, completed = 0, lost = 0;
-        double qps = 0, average = 0;
+        double qps = 0, average = 0, max = 0;
         string codes = "";
         var latencies = new List<double>();
         foreach (string raw in output.Split('\n'))
@@ -341,6 +356,11 @@ internal sealed partial record DnsperfSummary(
                         break;
                     case "Average Latency (s)":
                         average = double.Parse(first, CultureInfo.InvariantCulture);
+                        if (MaxPattern().Match(value) is { Success: true } highest)
+                        {
+                            max = double.Parse(highest.Groups["seconds"].Value, CultureInfo.InvariantCulture);
+                        }
+
                         break;
                     case "Response codes":
                         codes = value;
@@ -349,12 +369,15 @@ internal sealed partial record DnsperfSummary(
             }
         }
 
-        return new DnsperfSummary(sent, completed, lost, qps, average, codes, latencies);
+        return new DnsperfSummary(sent, completed, lost, qps, average, max, codes, latencies);
     }
 
     // "> NOERROR svc-1.bench.svc.cluster.local A 0.000425"
     [GeneratedRegex(@"^> [A-Z]+ \S+ \S+ (?<seconds>\d+\.\d+)$")]
     private static partial Regex VerbosePattern();
+
+    [GeneratedRegex(@"max (?<seconds>\d+\.\d+)\)")]
+    private static partial Regex MaxPattern();
 
     // "Queries per second:   9.996226", "Average Latency (s):  0.000322 (min 0.000151, max 0.000734)"
     [GeneratedRegex(@"^(?<name>[A-Z][A-Za-z ()]+):\s+(?<value>.+)$")]
