@@ -309,7 +309,7 @@ internal static partial class DnsBenchmark
         static string Ms(double seconds) => (seconds * 1000).ToString("F3", CultureInfo.InvariantCulture);
     }
 
-    [GeneratedRegex(@"--dns\b")]
+    [GeneratedRegex(@"--dns(?![\w-])")]
     private static partial Regex DnsFlagPattern();
 
     private sealed record DnsperfRow(string Server, string Mix, string Load, DnsperfSummary Summary);
