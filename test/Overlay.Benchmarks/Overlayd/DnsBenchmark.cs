@@ -42,7 +42,7 @@ internal static partial class DnsBenchmark
             bool measureOverlayd = targets.Contains("overlayd");
             if (measureOverlayd && !await SupportsDnsAsync(overlayd))
             {
-                Console.Error.WriteLine($"{overlayd} has no --dns flag (it does not serve DNS yet): measuring dnsmasq only");
+                Console.Error.WriteLine($"{overlayd} has no --dns flag (it does not serve DNS yet): not measuring overlayd's DNS");
                 measureOverlayd = false;
             }
 
