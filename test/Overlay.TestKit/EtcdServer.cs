@@ -370,8 +370,8 @@ public sealed class EtcdServer : IAsyncDisposable
 public sealed class EtcdStartException(string message) : Exception(message);
 
 /// <summary>
-/// Temp folders named "ovt-etcd-&lt;pid&gt;-*" and "ovt-pki-&lt;pid&gt;-*" of test hosts that died without cleaning up:
-/// kills any process still using such a folder (an orphaned etcd) and deletes the folder.
+/// Temp folders named "ovt-etcd-&lt;pid&gt;-*", "ovt-pki-&lt;pid&gt;-*" and "ovt-dnsmasq-&lt;pid&gt;-*" of test hosts that died
+/// without cleaning up: kills any process still using such a folder (an orphaned etcd or dnsmasq) and deletes the folder.
 /// </summary>
 public static class TempLeftovers
 {
@@ -380,7 +380,7 @@ public static class TempLeftovers
         foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), "ovt-*-*-*"))
         {
             var parts = System.IO.Path.GetFileName(dir).Split('-');
-            if (parts.Length < 4 || parts[1] is not ("etcd" or "pki")
+            if (parts.Length < 4 || parts[1] is not ("etcd" or "pki" or "dnsmasq")
                 || !int.TryParse(parts[2], CultureInfo.InvariantCulture, out var pid)
                 || pid == Environment.ProcessId || ProcessState.IsAlive(pid))
             {

@@ -40,6 +40,24 @@ public sealed class NetNs
         return process;
     }
 
+    /// <summary>
+    /// /etc/netns/NAME: `ip netns exec NAME` bind-mounts each file in it over the file of the same name in /etc, so a
+    /// process started in the namespace reads its own resolv.conf (or hosts). The lab deletes the folder with the namespace.
+    /// </summary>
+    public string EtcFolder => EtcFolderOf(Name);
+
+    /// <summary>
+    /// Sets the resolv.conf that processes started in this namespace with `ip netns exec` (<see cref="Exec"/>,
+    /// <see cref="Start"/>, <see cref="OverlayCluster"/>'s overlayd) read instead of the host's.
+    /// </summary>
+    public void SetResolvConf(string text)
+    {
+        Directory.CreateDirectory(EtcFolder);
+        File.WriteAllText(System.IO.Path.Combine(EtcFolder, "resolv.conf"), text);
+    }
+
+    internal static string EtcFolderOf(string name) => $"/etc/netns/{name}";
+
     public JsonElement IpJson(params string[] args) => ParseJson(Shell.Run("ip", ["-n", Name, "-j", .. args]).EnsureSuccess());
 
     public JsonElement BridgeJson(params string[] args) => ParseJson(Exec(["bridge", "-j", .. args]).EnsureSuccess());

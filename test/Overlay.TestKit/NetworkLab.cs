@@ -48,30 +48,37 @@ public sealed partial class NetworkLab : IDisposable
     }
 
     /// <summary>
-    /// Deletes namespaces named by a test process that no longer runs, killing whatever still runs inside them.
-    /// Namespaces of live processes (other test runs on this machine) are left alone. Returns the names deleted.
+    /// Deletes namespaces named by a test process that no longer runs, killing whatever still runs inside them, and
+    /// such namespaces' /etc/netns folders. Namespaces of live processes (other test runs on this machine) are left
+    /// alone. Returns the names of the namespaces deleted.
     /// </summary>
     public static IReadOnlyList<string> SweepLeftovers()
     {
         var swept = new List<string>();
-        foreach (var name in ListNamespaceNames())
+        foreach (var name in ListNamespaceNames().Where(IsLeftover))
         {
-            var match = LabNamespacePattern().Match(name);
-            if (!match.Success || !int.TryParse(match.Groups["pid"].Value, CultureInfo.InvariantCulture, out var pid))
-            {
-                continue;
-            }
-            if (pid == Environment.ProcessId || ProcessState.IsAlive(pid))
-            {
-                continue;
-            }
             // Another test host may be sweeping the same leftover concurrently; its deletion is as good as ours.
             if (DeleteNamespace(name))
             {
                 swept.Add(name);
             }
         }
+        if (Directory.Exists("/etc/netns"))
+        {
+            foreach (var folder in Directory.EnumerateDirectories("/etc/netns").Select(System.IO.Path.GetFileName).OfType<string>().Where(IsLeftover))
+            {
+                DeleteEtcFolder(folder);
+            }
+        }
         return swept;
+    }
+
+    /// <summary>A lab's namespace name whose creating process is gone.</summary>
+    private static bool IsLeftover(string name)
+    {
+        var match = LabNamespacePattern().Match(name);
+        return match.Success && int.TryParse(match.Groups["pid"].Value, CultureInfo.InvariantCulture, out var pid)
+            && pid != Environment.ProcessId && !ProcessState.IsAlive(pid);
     }
 
     /// <summary>Names from `ip netns list`, whose lines look like "name (id: 3)" or just "name".</summary>
@@ -170,8 +177,39 @@ public sealed partial class NetworkLab : IDisposable
         }
     }
 
-    /// <summary>Kills every process in the namespace, then deletes it (which destroys its links). Best effort.</summary>
+    /// <summary>
+    /// Kills every process in the namespace, then deletes it (which destroys its links) and its /etc/netns folder
+    /// (which `ip netns delete` leaves). Best effort.
+    /// </summary>
     private static bool DeleteNamespace(string name)
+    {
+        try
+        {
+            return KillAndDeleteNamespace(name);
+        }
+        finally
+        {
+            DeleteEtcFolder(name);
+        }
+    }
+
+    private static void DeleteEtcFolder(string name)
+    {
+        try
+        {
+            Directory.Delete(NetNs.EtcFolderOf(name), recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The namespace never had one.
+        }
+        catch (IOException)
+        {
+            // A concurrent sweeper got there first.
+        }
+    }
+
+    private static bool KillAndDeleteNamespace(string name)
     {
         for (var attempt = 0; attempt < 5; attempt++)
         {

@@ -28,6 +28,12 @@ public sealed class OverlayClusterOptions
     /// turn on IPv6 forwarding in the nodes: what a dual-stack network config needs.
     /// </summary>
     public bool IPv6Underlay { get; init; }
+
+    /// <summary>
+    /// The resolv.conf of every node namespace (<see cref="NetNs.SetResolvConf"/>), written before its overlayd starts,
+    /// e.g. "nameserver 192.0.2.1\n" for a <see cref="Dnsmasq"/> in the switch; null: the nodes read the host's.
+    /// </summary>
+    public string? NodeResolvConf { get; init; }
 }
 
 /// <summary>
@@ -124,6 +130,11 @@ public sealed class OverlayCluster : IAsyncDisposable
             ns.ExecChecked("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
             addressV6 = $"2001:db8:1::{10 + number}";
             ns.AddAddress("eth0", addressV6 + "/64");
+        }
+
+        if (_options.NodeResolvConf is { } resolvConf)
+        {
+            ns.SetResolvConf(resolvConf);
         }
 
         string folder = Path.Combine(_folder, "n" + number.ToString(CultureInfo.InvariantCulture));

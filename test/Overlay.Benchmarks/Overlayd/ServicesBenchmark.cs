@@ -21,7 +21,7 @@ namespace Overlay.Benchmarks.Overlayd;
 internal static class ServicesBenchmark
 {
     public const string ServiceNetwork = "198.19.0.0/16";
-    private const string Namespace = "bench";
+    internal const string Namespace = "bench";
     private static readonly TimeSpan ChangeTimeout = TimeSpan.FromSeconds(10);
 
     public static async Task<int> Run(string[] args)
@@ -130,7 +130,7 @@ internal static class ServicesBenchmark
     /// holds every service's ClusterIP, every service is live. Returns that moment and how long one listing takes
     /// (the resolution).
     /// </summary>
-    private static (DateTime At, double QueryMs)? WaitForAllClusterIPs(ClusterNode node, int services, TimeSpan timeout)
+    internal static (DateTime At, double QueryMs)? WaitForAllClusterIPs(ClusterNode node, int services, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
@@ -149,7 +149,7 @@ internal static class ServicesBenchmark
     }
 
     /// <summary>Service i: ClusterIP above the static band (198.19.1.0 + i), port 80/tcp → 8080, E explicit endpoints in the fake peers' subnets.</summary>
-    private static ServiceSpec Service(int index, int endpoints) => new()
+    internal static ServiceSpec Service(int index, int endpoints) => new()
     {
         Namespace = Namespace,
         Name = "svc-" + index.ToString(CultureInfo.InvariantCulture),
@@ -158,7 +158,7 @@ internal static class ServicesBenchmark
         Endpoints = [.. Enumerable.Range(0, endpoints).Select(j => new ServiceEndpoint(EndpointAddress(index, j), 8080))],
     };
 
-    private static IPAddress ClusterIP(int index) => new([198, 19, (byte)(1 + (index >> 8)), (byte)(index & 0xff)]);
+    internal static IPAddress ClusterIP(int index) => new([198, 19, (byte)(1 + (index >> 8)), (byte)(index & 0xff)]);
 
     /// <summary>An address in fake peer (i·7 + j) mod 5000's subnet, host .10 + j.</summary>
     private static IPAddress EndpointAddress(int index, int j)
@@ -169,7 +169,7 @@ internal static class ServicesBenchmark
         return new IPAddress(bytes);
     }
 
-    private static IEnumerable<KeyValuePair<string, string>> ServiceKeys(ServiceSpec service) =>
+    internal static IEnumerable<KeyValuePair<string, string>> ServiceKeys(ServiceSpec service) =>
     [
         KeyValuePair.Create(RegistryKeys.Service(Prefix, service.Namespace, service.Name), ServiceCodec.Serialize(service)),
         KeyValuePair.Create(RegistryKeys.ClusterIP(Prefix, service.ClusterIP!), service.FullName),
