@@ -117,7 +117,7 @@ public sealed class DnsServer : IAsyncDisposable
             }
         }
 
-        _tcp.Listen(Math.Min(_limits.MaxTcpConnections, 1024));
+        _tcp.Listen(512);
         CancellationToken ct = _stopping.Token;
         for (int i = 0; i < _limits.UdpReceiveLoops; i++)
         {

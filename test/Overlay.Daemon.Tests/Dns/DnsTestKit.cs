@@ -190,6 +190,7 @@ internal sealed class FakeUpstream : IDisposable
         _stop.Cancel();
         _udp.Dispose();
         _tcp.Dispose();
+        _stop.Dispose();
     }
 
     private async Task ServeUdpAsync()
@@ -203,7 +204,17 @@ internal sealed class FakeUpstream : IDisposable
                 byte[] query = buffer[..result.ReceivedBytes];
                 UdpQueries.Enqueue(query);
                 Received.Release();
-                foreach (byte[] reply in UdpReplies(query))
+                List<byte[]> replies;
+                try
+                {
+                    replies = [.. UdpReplies(query)];
+                }
+                catch (ArgumentException)
+                {
+                    continue; // a query too broken to echo
+                }
+
+                foreach (byte[] reply in replies)
                 {
                     await _udp.SendToAsync(reply, SocketFlags.None, result.RemoteEndPoint, _stop.Token);
                 }
