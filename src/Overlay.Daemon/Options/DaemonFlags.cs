@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Overlay.Core.Addressing;
 using Overlay.Core.Text;
+using Overlay.Daemon.Dns;
 using Overlay.Leases;
 using Overlay.Leases.Etcd;
 
@@ -85,6 +86,10 @@ public static class DaemonFlags
             (o, v) => o.PodsDir = NonEmpty(v, "pods-dir", "a folder path")),
         new("pod-ttl", Kind.Text, "TTL of the etcd lease this node's pods are bound to, e.g. 30s (default 30s; Overlay only)",
             (o, v) => o.PodTtl = Duration(v, "pod-ttl", TimeSpan.FromSeconds(1))),
+        new("dns", Kind.Bool, "answer DNS for the cluster zone on port 53 of this node's VXLAN address and forward other names (default true; Overlay only)",
+            (o, v) => o.Dns = Boolean(v, "dns")),
+        new("dns-upstream", Kind.Text, "resolvers for names outside the cluster zone: comma-separated IP, IP:port or [IPv6]:port (default: /etc/resolv.conf's nameservers; Overlay only)",
+            (o, v) => o.DnsUpstream = Upstreams(v)),
         new("help", Kind.Bool, "show this help", (o, v) => o.Help = Boolean(v, "help")),
         new("version", Kind.Bool, "print the version", (o, v) => o.Version = Boolean(v, "version")),
     ];
@@ -269,6 +274,11 @@ public static class DaemonFlags
 
         return address;
     }
+
+    private static List<IPEndPoint> Upstreams(string value) =>
+        UpstreamResolvers.TryParseList(value, out IReadOnlyList<IPEndPoint> upstreams, out string problem)
+            ? [.. upstreams]
+            : throw new UsageException($"flag --dns-upstream: {problem}");
 
     private static int Integer(string value, string flag, int min, int max)
     {

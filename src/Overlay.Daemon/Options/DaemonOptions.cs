@@ -52,6 +52,15 @@ public sealed class DaemonOptions
     /// <summary>The TTL of the etcd lease this node's pods are bound to: how long a dead node's pods stay endpoints.</summary>
     public TimeSpan PodTtl { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Whether overlayd serves cluster DNS (<c>--dns</c>); false for clusters that run their own.</summary>
+    public bool Dns { get; set; } = true;
+
+    /// <summary>
+    /// Where names outside the cluster zone are forwarded (<c>--dns-upstream</c>, port 53 when none was given); empty:
+    /// the nameservers of the node's /etc/resolv.conf.
+    /// </summary>
+    public List<IPEndPoint> DnsUpstream { get; set; } = [];
+
     public bool Help { get; set; }
 
     public bool Version { get; set; }

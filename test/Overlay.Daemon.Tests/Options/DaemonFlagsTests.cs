@@ -156,6 +156,27 @@ public class DaemonFlagsTests
     }
 
     [Test]
+    public void DNS_is_served_unless_turned_off_and_forwards_to_resolv_conf_unless_told_otherwise()
+    {
+        Assert.That(Parse().Dns, Is.True);
+        Assert.That(Parse("--dns=false").Dns, Is.False);
+        Assert.That(DaemonFlags.Parse([], new Dictionary<string, string?> { ["OVERLAYD_DNS"] = "false" }).Dns, Is.False);
+        Assert.That(Parse().DnsUpstream, Is.Empty);
+        Assert.That(Parse("--dns-upstream", "192.0.2.53,[2001:db8::53]:5353").DnsUpstream,
+            Is.EqualTo(new[] { new IPEndPoint(IPAddress.Parse("192.0.2.53"), 53), new IPEndPoint(IPAddress.Parse("2001:db8::53"), 5353) }));
+        Assert.That(DaemonFlags.Parse(["--dns-upstream=198.51.100.1"], new Dictionary<string, string?> { ["OVERLAYD_DNS_UPSTREAM"] = "192.0.2.53" }).DnsUpstream,
+            Is.EqualTo(new[] { new IPEndPoint(IPAddress.Parse("198.51.100.1"), 53) }), "the command line replaces the environment's list");
+    }
+
+    [Test]
+    public void A_DNS_upstream_that_is_not_an_address_is_refused_naming_the_flag_and_the_forms()
+    {
+        Assert.That(Refused(["--dns-upstream=dns.example"]), Does.StartWith("flag --dns-upstream: 'dns.example' is not valid").And.Contain("[IPv6]:port"));
+        Assert.That(Refused(["--dns-upstream=192.0.2.53:0"]), Does.Contain("'192.0.2.53:0' is not valid"));
+        Assert.That(Refused(["--dns-upstream=,"]), Does.Contain("empty"));
+    }
+
+    [Test]
     public void A_pod_TTL_under_a_second_is_refused_naming_the_flag()
     {
         Assert.That(Refused(["--pod-ttl", "500ms"]), Does.StartWith("flag --pod-ttl: '500ms' is too short"));
