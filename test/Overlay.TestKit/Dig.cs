@@ -82,16 +82,20 @@ public sealed record DigResult
 public static partial class Dig
 {
     /// <summary>Asks <paramref name="server"/> for <paramref name="name"/>'s <paramref name="type"/> records, from inside <paramref name="ns"/>.</summary>
-    public static DigResult Query(NetNs? ns, string server, string name, string type = "A", DigOptions? options = null)
+    public static DigResult Query(NetNs? ns, string server, string name, string type = "A", DigOptions? options = null) =>
+        Query(ns?.Name, server, name, type, options);
+
+    /// <summary>As above, in the namespace named <paramref name="nsName"/> (a pod's, which no lab owns); null: on the host.</summary>
+    public static DigResult Query(string? nsName, string server, string name, string type = "A", DigOptions? options = null)
     {
-        (string file, string[] argv) = Command(ns, server, name, type, options ?? new DigOptions());
+        (string file, string[] argv) = Command(nsName, server, name, type, options ?? new DigOptions());
         CommandResult result = Shell.RunCore(file, argv, environment: null, Shell.DefaultTimeout);
         return Parse(result.StdOut, result.ExitCode);
     }
 
     public static async Task<DigResult> QueryAsync(NetNs? ns, string server, string name, string type = "A", DigOptions? options = null, CancellationToken ct = default)
     {
-        (string file, string[] argv) = Command(ns, server, name, type, options ?? new DigOptions());
+        (string file, string[] argv) = Command(ns?.Name, server, name, type, options ?? new DigOptions());
         CommandResult result = await Shell.RunCoreAsync(file, argv, environment: null, Shell.DefaultTimeout, ct).ConfigureAwait(false);
         return Parse(result.StdOut, result.ExitCode);
     }
@@ -215,10 +219,10 @@ public static partial class Dig
         };
     }
 
-    private static (string File, string[] Argv) Command(NetNs? ns, string server, string name, string type, DigOptions options)
+    private static (string File, string[] Argv) Command(string? nsName, string server, string name, string type, DigOptions options)
     {
         IReadOnlyList<string> args = Arguments(server, name, type, options);
-        return ns is null ? ("dig", [.. args]) : ("ip", ["netns", "exec", ns.Name, "dig", .. args]);
+        return nsName is null ? ("dig", [.. args]) : ("ip", ["netns", "exec", nsName, "dig", .. args]);
     }
 
     [GeneratedRegex(@"^;; ->>HEADER<<- opcode: \S+, status: (?<status>[A-Z]+), id: \d+")]

@@ -182,7 +182,7 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
         Loop.Add(_subnetFile);
         Loop.Add(new HealthComponent(_status, _systemd, () => Own, _time));
         PodPublishing.AddTo(Loop, _options, _session!, () => Own, _status, _loggers, _time);
-        await ServiceProxy.AddToAsync(Loop, config, _netlink.ListAddresses().Select(a => (a.Address, a.PrefixLength)), _session!, () => Own.Subnet.IPv4, _status, _loggers, _time, ct);
+        await ServiceProxy.AddToAsync(Loop, config, _options, _netlink.ListAddresses().Select(a => (a.Address, a.PrefixLength)), _session!, () => Own.Subnet.IPv4, _status, _loggers, _time, ct);
 
         // Sources start now, so that nothing that happens during the first reconcile is missed.
         var leases = new LeaseUpdatesSource(new LeaseWatcher(_session!, _loggers.CreateLogger<LeaseWatcher>()), keeper);
