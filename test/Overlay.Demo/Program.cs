@@ -4,7 +4,8 @@ using Overlay.TestKit;
 
 // The README's main command: a local cluster of namespaced nodes on a real etcd, overlayd on each node,
 // a pod per node; prints the lease table and a pod-to-pod connectivity matrix, then makes a service backed by
-// the three pods and connects to its ClusterIP from a pod, then cleans up.
+// the three pods and connects to its ClusterIP from a pod, finds it by name through the cluster DNS every overlayd
+// answers (names outside the cluster come from an upstream resolver in the switch namespace), then cleans up.
 int nodes = 3;
 bool keep = false;
 for (int i = 0; i < args.Length; i++)
@@ -53,6 +54,8 @@ string overlayd = Path.Combine(AppContext.BaseDirectory, "overlayd.dll");
 var clock = Stopwatch.StartNew();
 const string ServiceNetwork = "198.19.0.0/16";
 const string ClusterDns = "198.19.0.10"; // the service network's .10, kept for cluster DNS as Kubernetes does
+const string UpstreamName = "www.example.test"; // answered by the upstream resolver, not by the cluster zone
+const string UpstreamAddress = "198.51.100.80";
 const string ServiceName = "demo";
 const int ServicePort = 80;
 const int TargetPort = 8080;
@@ -63,6 +66,15 @@ await using OverlayCluster cluster = await OverlayCluster.StartAsync(new Overlay
     Nodes = nodes,
     NetworkConfig = $"{{\"Network\":\"198.18.0.0/16\",\"ServiceNetwork\":\"{ServiceNetwork}\",\"Backend\":{{\"Type\":\"vxlan\"}}}}",
     DaemonArgs = ["--ip-masq"],
+    NodeResolvConf = $"nameserver {OverlayCluster.SwitchAddress}\n", // the nodes' own resolver: dnsmasq in the switch namespace
+});
+
+// The nodes' upstream resolver, as a data centre's would be: dnsmasq in the switch namespace, answering example.test.
+await using Dnsmasq upstream = await Dnsmasq.StartAsync(new DnsmasqOptions
+{
+    Namespace = cluster.Switch,
+    ListenAddress = OverlayCluster.SwitchAddress,
+    HostRecords = [new DnsmasqHostRecord(UpstreamName, UpstreamAddress)],
 });
 
 string overlayctl = Path.Combine(AppContext.BaseDirectory, "overlayctl.dll");
@@ -75,7 +87,9 @@ bool serviceCreated = false;
 // plugin ("overlay", beside overlayctl) in the node's namespace; the plugin reads the node's subnet.env and
 // delegates to Debian's bridge and host-local plugins.
 string records = Path.Combine(podState, "records");
-string[] PodFlags() => ["--pod-state-dir", records, "--cni-data-dir", Path.Combine(podState, "cni"), "--ipam-data-dir", Path.Combine(podState, "ipam")];
+string nodeResolvConf = Path.Combine(podState, "node-resolv.conf");
+File.WriteAllText(nodeResolvConf, $"nameserver {OverlayCluster.SwitchAddress}\n");
+string[] PodFlags() => ["--pod-state-dir", records, "--cni-data-dir", Path.Combine(podState, "cni"), "--ipam-data-dir", Path.Combine(podState, "ipam"), "--node-resolv-conf", nodeResolvConf];
 
 try
 {
@@ -88,12 +102,12 @@ try
     Console.WriteLine($"Leases in etcd (overlayctl --etcd-endpoints {cluster.Etcd.Endpoint} leases list):");
     Console.WriteLine(LeaseTable(cluster));
 
-    Console.WriteLine($"Pods (overlayctl pod run NAME --node NODE --subnet-file NODE/subnet.env --namespace default --label app={ServiceName} --cluster-dns {ClusterDns}):");
+    Console.WriteLine($"Pods (overlayctl pod run NAME --node NODE --subnet-file NODE/subnet.env --namespace default --label app={ServiceName}; the cluster DNS address comes from NODE/cluster-dns.env):");
     foreach (ClusterNode node in cluster.Nodes)
     {
         string name = $"{cluster.Lab.Prefix}-pod{node.Number}";
         CommandResult run = Shell.Run("dotnet", [overlayctl, "pod", "run", name, "--node", node.Ns.Name, "--subnet-file", node.SubnetFile,
-            "--namespace", "default", "--label", "app=" + ServiceName, "--cluster-dns", ClusterDns, "--host-alias", $"{node.UnderlayAddress}={node.Name}", .. PodFlags()]);
+            "--namespace", "default", "--label", "app=" + ServiceName, "--host-alias", $"{node.UnderlayAddress}={node.Name}", .. PodFlags()]);
         Console.Write("  " + run.StdOut);
         run.EnsureSuccess();
         System.Text.RegularExpressions.Match addressing = System.Text.RegularExpressions.Regex.Match(run.StdOut, @" with (\d+\.\d+\.\d+\.\d+)/\d+ \(gateway (\d+\.\d+\.\d+\.\d+)\)");
@@ -134,8 +148,8 @@ try
         servers.Add(EchoServer.Start(pod.Name, pod.Node.Name, TargetPort));
     }
 
-    Console.WriteLine($"\nA service backed by the pods (overlayctl service create {ServiceName} --port {ServicePort}:{TargetPort} --selector app={ServiceName}):");
-    string clusterIP = Ctl("service", "create", ServiceName, "--port", $"{ServicePort}:{TargetPort}", "--selector", "app=" + ServiceName).StdOut.Trim();
+    Console.WriteLine($"\nA service backed by the pods (overlayctl service create {ServiceName} --port http:{ServicePort}:{TargetPort} --selector app={ServiceName}):");
+    string clusterIP = Ctl("service", "create", ServiceName, "--port", $"http:{ServicePort}:{TargetPort}", "--selector", "app=" + ServiceName).StdOut.Trim();
     serviceCreated = true;
     Console.WriteLine("  ClusterIP " + clusterIP + "\n");
     Console.WriteLine("overlayctl service list:");
@@ -184,6 +198,33 @@ try
 
     failures += unanswered + (othersSawClient ? 0 : 1) + (itselfSawGateway ? 0 : 1) + missed.Length;
 
+    // Cluster DNS: the pod's resolv.conf names 198.19.0.10, which its own node's overlayd answers.
+    Console.WriteLine($"\nCluster DNS from {client.Node.Name}'s pod (nameserver {ClusterDns}, answered by {client.Node.Name}'s overlayd):");
+    (string Output, long Ms) Lookup(string name)
+    {
+        var timer = Stopwatch.StartNew();
+        string output = Shell.Run("ip", "netns", "exec", client.Name, "getent", "hosts", name).StdOut.Trim();
+        return (output, timer.ElapsedMilliseconds);
+    }
+
+    Poll.Until(() => Lookup(ServiceName).Output.StartsWith(clusterIP + " ", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+    int dnsFailures = 0;
+    foreach ((string name, string expected) in new[] { (ServiceName, clusterIP), ($"{ServiceName}.default.svc.cluster.local", clusterIP), (UpstreamName, UpstreamAddress), ("nowhere.example.test", "") })
+    {
+        (string output, long ms) = Lookup(name);
+        bool ok = expected.Length == 0 ? output.Length == 0 : output.StartsWith(expected + " ", StringComparison.Ordinal);
+        dnsFailures += ok ? 0 : 1;
+        Console.WriteLine($"  getent hosts {name,-36} {(output.Length == 0 ? "(not found)" : output.Split(' ', 2)[0]),-16} {ms,4} ms{(ok ? "" : "  FAIL")}");
+    }
+
+    CommandResult byName = Shell.Run("ip", "netns", "exec", client.Name, "bash", "-c", $"exec 3<>/dev/tcp/{ServiceName}/{ServicePort}; head -1 <&3");
+    string answeredBy = pods.Select(p => p.Node.Name).FirstOrDefault(n => byName.StdOut.Contains(n, StringComparison.Ordinal)) ?? "";
+    dnsFailures += byName.ExitCode == 0 && answeredBy.Length > 0 ? 0 : 1;
+    Console.WriteLine(byName.ExitCode == 0 && answeredBy.Length > 0
+        ? $"  a connection to {ServiceName}:{ServicePort} by its short name reached the pod on {answeredBy}"
+        : $"  FAIL: a connection to {ServiceName}:{ServicePort} by name: {byName.StdErr.Trim()}");
+    failures += dnsFailures;
+
     if (keep)
     {
         ClusterNode first = cluster.Nodes[0];
@@ -196,6 +237,9 @@ try
               cat {first.SubnetFile}
               ip netns exec {pods[0].Name} ping {pods[1].Address}
               ip netns exec {pods[0].Name} getent hosts {first.Name}                 # from the pod's managed hosts file
+              ip netns exec {pods[0].Name} getent hosts {ServiceName}                   # the service, from cluster DNS
+              ip netns exec {pods[0].Name} getent hosts {UpstreamName}       # forwarded to the nodes' resolver
+              ip netns exec {pods[0].Name} dig @{ClusterDns} _http._tcp.{ServiceName}.default.svc.cluster.local SRV
               ip netns exec {first.Ns.Name} nft list table ip overlay-services   # the service rules (maps, not a chain per service)
               ip netns exec {pods[0].Name} bash -c 'exec 3<>/dev/tcp/{clusterIP}/{ServicePort}; head -1 <&3'   # a connection to the service
               dotnet {overlayctl} pod list --pod-state-dir {records}
