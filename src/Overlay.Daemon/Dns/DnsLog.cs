@@ -50,4 +50,10 @@ internal static partial class DnsLog
 
     [LoggerMessage(EventId = 1415, Level = LogLevel.Warning, Message = "DNS: cannot read {Path} for upstream resolvers ({Error})")]
     public static partial void ResolvConfUnreadable(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 1416, Level = LogLevel.Error, Message = "DNS: the {Transport} loop failed: {Error}")]
+    public static partial void LoopFailed(ILogger logger, string transport, string error);
+
+    [LoggerMessage(EventId = 1417, Level = LogLevel.Warning, Message = "DNS: forwarding a query from {Client} failed: {Error}")]
+    public static partial void ForwardFailed(ILogger logger, object? client, string error);
 }

@@ -254,6 +254,11 @@ public sealed class DnsServer : IAsyncDisposable
                 }
             }
         }
+        catch (Exception e)
+        {
+            DnsLog.LoopFailed(_logger, "UDP", e.ToString());
+            throw;
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(query);
@@ -285,6 +290,11 @@ public sealed class DnsServer : IAsyncDisposable
             }
             catch (SocketException)
             {
+                // The client is gone or unreachable; it will ask again.
+            }
+            catch (Exception e)
+            {
+                DnsLog.ForwardFailed(_logger, client, e.ToString());
             }
             finally
             {
