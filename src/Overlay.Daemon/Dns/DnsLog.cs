@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Overlay.Daemon.Dns;
 
-/// <summary>The DNS server's and forwarder's log messages (event ids 1401–1420).</summary>
+/// <summary>The DNS server's and forwarder's log messages (event ids 1401–1420; 1401–1417 used).</summary>
 internal static partial class DnsLog
 {
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "DNS: serving on {EndPoint} (UDP and TCP)")]

@@ -137,8 +137,10 @@ public sealed class DnsServer : IAsyncDisposable
         }
 
         await _stopping.CancelAsync();
-        await Task.WhenAll(_loops);
-        await Task.WhenAll(_running.Keys);
+
+        // Every loop, connection and forward logs its own failure; stopping waits for them and never throws.
+        await Task.WhenAll(_loops).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(_running.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _udp?.Dispose();
         _tcp?.Dispose();
         _stopping.Dispose();
@@ -257,7 +259,6 @@ public sealed class DnsServer : IAsyncDisposable
         catch (Exception e)
         {
             DnsLog.LoopFailed(_logger, "UDP", e.ToString());
-            throw;
         }
         finally
         {
@@ -389,6 +390,11 @@ public sealed class DnsServer : IAsyncDisposable
         catch (Exception e) when (e is SocketException or IOException)
         {
             reason = e.Message;
+        }
+        catch (Exception e)
+        {
+            reason = e.ToString();
+            DnsLog.LoopFailed(_logger, "TCP connection", reason);
         }
         finally
         {
