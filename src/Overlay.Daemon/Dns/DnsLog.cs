@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Overlay.Daemon.Dns;
 
-/// <summary>The DNS server's and forwarder's log messages (event ids 1401–1420).</summary>
+/// <summary>The DNS server's and forwarder's log messages (event ids 1401–1420; 1401–1417 used).</summary>
 internal static partial class DnsLog
 {
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "DNS: serving on {EndPoint} (UDP and TCP)")]
@@ -50,4 +50,10 @@ internal static partial class DnsLog
 
     [LoggerMessage(EventId = 1415, Level = LogLevel.Warning, Message = "DNS: cannot read {Path} for upstream resolvers ({Error})")]
     public static partial void ResolvConfUnreadable(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 1416, Level = LogLevel.Error, Message = "DNS: the {Transport} loop failed: {Error}")]
+    public static partial void LoopFailed(ILogger logger, string transport, string error);
+
+    [LoggerMessage(EventId = 1417, Level = LogLevel.Warning, Message = "DNS: forwarding a query from {Client} failed: {Error}")]
+    public static partial void ForwardFailed(ILogger logger, object? client, string error);
 }

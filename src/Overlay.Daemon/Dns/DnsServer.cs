@@ -137,8 +137,10 @@ public sealed class DnsServer : IAsyncDisposable
         }
 
         await _stopping.CancelAsync();
-        await Task.WhenAll(_loops);
-        await Task.WhenAll(_running.Keys);
+
+        // Every loop, connection and forward logs its own failure; stopping waits for them and never throws.
+        await Task.WhenAll(_loops).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(_running.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _udp?.Dispose();
         _tcp?.Dispose();
         _stopping.Dispose();
@@ -254,6 +256,10 @@ public sealed class DnsServer : IAsyncDisposable
                 }
             }
         }
+        catch (Exception e)
+        {
+            DnsLog.LoopFailed(_logger, "UDP", e.ToString());
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(query);
@@ -285,6 +291,11 @@ public sealed class DnsServer : IAsyncDisposable
             }
             catch (SocketException)
             {
+                // The client is gone or unreachable; it will ask again.
+            }
+            catch (Exception e)
+            {
+                DnsLog.ForwardFailed(_logger, client, e.ToString());
             }
             finally
             {
@@ -379,6 +390,11 @@ public sealed class DnsServer : IAsyncDisposable
         catch (Exception e) when (e is SocketException or IOException)
         {
             reason = e.Message;
+        }
+        catch (Exception e)
+        {
+            reason = e.ToString();
+            DnsLog.LoopFailed(_logger, "TCP connection", reason);
         }
         finally
         {

@@ -325,3 +325,19 @@ internal static class TestTcp
         }
     }
 }
+
+/// <summary>Keeps what was logged, to show it when a test fails.</summary>
+internal sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+{
+    public ConcurrentQueue<string> Lines { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Lines.Enqueue($"{logLevel} {eventId.Id} {formatter(state, exception)}");
+
+    public override string ToString() => string.Join('\n', Lines);
+}
