@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Overlay.Core.Dns;
 
 namespace Overlay.Daemon.Dns;
 
@@ -33,6 +34,9 @@ public sealed class DnsForwarder
 {
     /// <summary>The largest DNS message (RFC 1035 over TCP: a 16-bit length).</summary>
     public const int MaxMessageSize = 65535;
+
+    /// <summary>A DNS header's length: anything shorter is not a message.</summary>
+    public const int HeaderLength = 12;
 
     private readonly IPEndPoint[] _upstreams;
     private readonly ILogger _logger;
@@ -118,14 +122,14 @@ public sealed class DnsForwarder
     /// </summary>
     public async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, bool overTcp, CancellationToken ct)
     {
-        if (query.Length < ForwardedMessage.HeaderLength)
+        if (query.Length < HeaderLength)
         {
             return 0;
         }
 
         if (_upstreams.Length == 0)
         {
-            return ForwardedMessage.WriteServerFailure(query.Span, response.Span);
+            return ServerFailure(query.Span, response.Span, overTcp);
         }
 
         if (Interlocked.Increment(ref _inFlight) > _limits.MaxInFlight)
@@ -136,7 +140,7 @@ public sealed class DnsForwarder
                 DnsLog.ForwardsFull(_logger, _limits.MaxInFlight);
             }
 
-            return ForwardedMessage.WriteServerFailure(query.Span, response.Span);
+            return ServerFailure(query.Span, response.Span, overTcp);
         }
 
         ushort id = TakeId();
@@ -144,7 +148,7 @@ public sealed class DnsForwarder
         try
         {
             query.CopyTo(ours);
-            ForwardedMessage.SetId(ours, id);
+            DnsPacket.WriteId(ours, id);
             ReadOnlyMemory<byte> outgoing = ours.AsMemory(0, query.Length);
 
             int first = Volatile.Read(ref _preferred);
@@ -160,13 +164,13 @@ public sealed class DnsForwarder
                         DnsLog.UpstreamPreferred(_logger, upstream);
                     }
 
-                    ForwardedMessage.SetId(response.Span, ForwardedMessage.Id(query.Span));
+                    DnsPacket.WriteId(response.Span, DnsPacket.ReadId(query.Span));
                     return length;
                 }
             }
 
             DnsLog.AllUpstreamsFailed(_logger, _upstreams.Length);
-            return ForwardedMessage.WriteServerFailure(query.Span, response.Span);
+            return ServerFailure(query.Span, response.Span, overTcp);
         }
         finally
         {
@@ -205,7 +209,7 @@ public sealed class DnsForwarder
             return 0;
         }
 
-        if (!overTcp || !ForwardedMessage.IsTruncated(response.Span[..length]))
+        if (!overTcp || !DnsPacket.IsTruncated(response.Span[..length]))
         {
             return length;
         }
@@ -239,7 +243,7 @@ public sealed class DnsForwarder
             // It filled the buffer, so the kernel may have cut it: the client gets it truncated and asks again over TCP.
             if (received == response.Length && IsReplyTo(query.Span, response.Span[..received]))
             {
-                return ForwardedMessage.WriteTruncated(query.Span, response.Span);
+                return DnsPacket.TryWriteResponse(query.Span, DnsResponseCode.NoError, response.Span, overTcp: false, out int written, truncated: true) ? written : 0;
             }
 
             DnsLog.MismatchedReply(_logger, upstream);
@@ -284,10 +288,14 @@ public sealed class DnsForwarder
         }
     }
 
+    /// <summary>SERVFAIL with the client's question (and an OPT when it sent one); 0 when the query cannot have an answer.</summary>
+    private static int ServerFailure(ReadOnlySpan<byte> query, Span<byte> response, bool overTcp) =>
+        DnsPacket.TryWriteResponse(query, DnsResponseCode.ServerFailure, response, overTcp, out int written) ? written : 0;
+
     private static bool IsReplyTo(ReadOnlySpan<byte> query, ReadOnlySpan<byte> reply) =>
-        reply.Length >= ForwardedMessage.HeaderLength
-        && ForwardedMessage.Id(reply) == ForwardedMessage.Id(query)
-        && ForwardedMessage.AnswersQuestionOf(query, reply);
+        reply.Length >= HeaderLength
+        && DnsPacket.ReadId(reply) == DnsPacket.ReadId(query)
+        && DnsPacket.QuestionMatches(query, reply);
 
     internal static async ValueTask ReceiveExactlyAsync(Socket socket, Memory<byte> into, CancellationToken ct)
     {

@@ -370,7 +370,7 @@ public sealed class DnsServer : IAsyncDisposable
 
                 await DnsForwarder.ReceiveExactlyAsync(connection, prefix.AsMemory(1, 1), linked.Token);
                 int length = BinaryPrimitives.ReadUInt16BigEndian(prefix);
-                if (length < ForwardedMessage.HeaderLength || length > _limits.MaxQuerySize)
+                if (length < DnsForwarder.HeaderLength || length > _limits.MaxQuerySize)
                 {
                     reason = $"a query of {length} bytes (the most taken: {_limits.MaxQuerySize})";
                     return;
