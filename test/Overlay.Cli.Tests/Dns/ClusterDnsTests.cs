@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Text.Json;
+using Overlay.Cli.Tests.Services;
 using Overlay.TestKit;
 
 namespace Overlay.Cli.Tests.Dns;
@@ -23,21 +23,7 @@ public sealed class ClusterDnsTests
 
     private OverlayCluster cluster = null!;
     private Dnsmasq upstream = null!;
-    private string folder = "";
-    private readonly List<string> pods = [];
-    private readonly List<EchoServer> servers = [];
-    private readonly List<string> services = [];
-    private int counter;
-
-    private string CniData => Path.Combine(folder, "cni");
-
-    private string IpamData => Path.Combine(folder, "ipam");
-
-    private string State => Path.Combine(folder, "pods");
-
-    private string NodeResolvConf => Path.Combine(folder, "node-resolv.conf");
-
-    private static string Overlayctl => Path.Combine(AppContext.BaseDirectory, "overlayctl.dll");
+    private ClusterWorkbench bench = null!;
 
     [OneTimeSetUp]
     public async Task StartCluster()
@@ -63,8 +49,7 @@ public sealed class ClusterDnsTests
             node.WaitForSubnetFile();
         }
 
-        folder = Directory.CreateTempSubdirectory($"ovt-dns-{Environment.ProcessId}-").FullName;
-        File.WriteAllText(NodeResolvConf, $"nameserver {Upstream}\n");
+        bench = new ClusterWorkbench(cluster, "dns", $"nameserver {Upstream}\n", "d");
     }
 
     [OneTimeTearDown]
@@ -80,38 +65,16 @@ public sealed class ClusterDnsTests
             await cluster.DisposeAsync();
         }
 
-        if (folder.Length > 0 && Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        bench?.DeleteFolder();
     }
 
     [TearDown]
     public async Task RemoveWhatTheTestMade()
     {
         cluster?.AttachLogsIfFailed();
-        foreach (string service in services)
+        if (bench is not null)
         {
-            Ctl("service", "rm", service, "--yes");
-        }
-
-        foreach (EchoServer server in servers)
-        {
-            await server.DisposeAsync();
-        }
-
-        foreach (string pod in pods)
-        {
-            await Cli.RunAsync("pod", "rm", pod, "--pod-state-dir", State);
-            if (NetworkLab.ListNamespaceNames().Contains(pod))
-            {
-                Shell.Run("ip", "netns", "delete", pod);
-            }
-
-            if (Directory.Exists("/etc/netns/" + pod))
-            {
-                Directory.Delete("/etc/netns/" + pod, recursive: true);
-            }
+            await bench.CleanUpAsync();
         }
 
         foreach (ClusterNode node in cluster?.Nodes ?? [])
@@ -121,10 +84,6 @@ public sealed class ClusterDnsTests
                 node.StartDaemon();
             }
         }
-
-        services.Clear();
-        servers.Clear();
-        pods.Clear();
     }
 
     [Test]
@@ -256,7 +215,7 @@ public sealed class ClusterDnsTests
 
         Assert.That(Ctl("service", "rm", "fresh", "--yes").ExitCode, Is.Zero);
         var removed = Stopwatch.StartNew();
-        services.Remove("fresh");
+        bench.Services.Remove("fresh");
         DigResult gone = await PollAsync(() => DigAt(pod, "fresh.default.svc.cluster.local"), r => r.Status == "NXDOMAIN", ct, TimeSpan.FromSeconds(5));
         TimeSpan toVanish = removed.Elapsed;
 
@@ -325,61 +284,17 @@ public sealed class ClusterDnsTests
 
     private static string ReverseName(string address) => string.Join('.', address.Split('.').Reverse()) + ".in-addr.arpa";
 
-    private async Task<(string A, string B)> TwoBackendsAsync(string app)
-    {
-        string a = await RunPodAsync(cluster.Nodes[0], "--label", "app=" + app);
-        string b = await RunPodAsync(cluster.Nodes[1], "--label", "app=" + app);
-        servers.Add(EchoServer.Start(a, a, TargetPort));
-        servers.Add(EchoServer.Start(b, b, TargetPort));
-        return (a, b);
-    }
+    private Task<(string A, string B)> TwoBackendsAsync(string app) => bench.TwoBackendsAsync(app, TargetPort);
 
     /// <summary>A pod with the default DNS policy (ClusterFirst) and no --cluster-dns: pod run reads cluster-dns.env.</summary>
-    private async Task<string> RunPodAsync(ClusterNode node, params string[] flags)
-    {
-        string pod = $"{cluster.Lab.Prefix}-d{++counter}";
-        pods.Add(pod);
-        CliResult run = await Cli.RunAsync(
-            ["pod", "run", pod, "--node", node.Ns.Name, "--subnet-file", node.SubnetFile, "--cni-path", AppContext.BaseDirectory + ":/usr/lib/cni",
-                "--cni-data-dir", CniData, "--ipam-data-dir", IpamData, "--pod-state-dir", State, "--node-resolv-conf", NodeResolvConf, .. flags],
-            new Dictionary<string, string?>(), "");
-        Assert.That(run.ExitCode, Is.Zero, run.ToString());
-        return pod;
-    }
+    private Task<string> RunPodAsync(ClusterNode node, params string[] flags) => bench.RunPodAsync(node, flags);
 
-    private string CreateService(string name, params string[] flags)
-    {
-        services.Add(name);
-        CommandResult created = Ctl(["service", "create", name, .. flags]);
-        Assert.That(created.ExitCode, Is.Zero, created.StdErr);
-        return created.StdOut.Trim();
-    }
+    private string CreateService(string name, params string[] flags) => bench.CreateService(name, flags);
 
-    private CommandResult Ctl(params string[] args) =>
-        cluster.Switch.Exec(["dotnet", Overlayctl, "--etcd-endpoints", cluster.Etcd.Endpoint, .. args]);
+    private CommandResult Ctl(params string[] args) => bench.Ctl(args);
 
-    private static async Task<T> PollAsync<T>(Func<T> ask, Func<T, bool> done, CancellationToken ct, TimeSpan? timeout = null)
-    {
-        var clock = Stopwatch.StartNew();
-        T value;
-        do
-        {
-            value = ask();
-            if (done(value))
-            {
-                return value;
-            }
+    private static Task<T> PollAsync<T>(Func<T> ask, Func<T, bool> done, CancellationToken ct, TimeSpan? timeout = null) =>
+        ClusterWorkbench.PollAsync(() => Task.FromResult(ask()), done, ct, timeout);
 
-            await Task.Delay(50, ct);
-        }
-        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(15)));
-
-        return value;
-    }
-
-    private static string PodAddress(string pod)
-    {
-        JsonElement addresses = JsonDocument.Parse(Shell.Run("ip", "-n", pod, "-j", "-4", "addr", "show", "dev", "eth0").EnsureSuccess().StdOut).RootElement;
-        return addresses[0].GetProperty("addr_info")[0].GetProperty("local").GetString()!;
-    }
+    private static string PodAddress(string pod) => ClusterWorkbench.PodAddress(pod);
 }

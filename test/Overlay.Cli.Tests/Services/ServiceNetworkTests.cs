@@ -19,21 +19,7 @@ public sealed class ServiceNetworkTests
     private const int TargetPort = 8080;
 
     private OverlayCluster cluster = null!;
-    private string folder = "";
-    private readonly List<string> pods = [];
-    private readonly List<EchoServer> servers = [];
-    private readonly List<string> services = [];
-    private int counter;
-
-    private string CniData => Path.Combine(folder, "cni");
-
-    private string IpamData => Path.Combine(folder, "ipam");
-
-    private string State => Path.Combine(folder, "pods");
-
-    private string NodeResolvConf => Path.Combine(folder, "node-resolv.conf");
-
-    private static string Overlayctl => Path.Combine(AppContext.BaseDirectory, "overlayctl.dll");
+    private ClusterWorkbench bench = null!;
 
     [OneTimeSetUp]
     public async Task StartCluster()
@@ -51,8 +37,7 @@ public sealed class ServiceNetworkTests
             node.WaitForSubnetFile();
         }
 
-        folder = Directory.CreateTempSubdirectory($"ovt-services-{Environment.ProcessId}-").FullName;
-        File.WriteAllText(NodeResolvConf, "nameserver 192.0.2.53\n");
+        bench = new ClusterWorkbench(cluster, "services", "nameserver 192.0.2.53\n", "s");
     }
 
     [OneTimeTearDown]
@@ -63,43 +48,17 @@ public sealed class ServiceNetworkTests
             await cluster.DisposeAsync();
         }
 
-        if (folder.Length > 0 && Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        bench?.DeleteFolder();
     }
 
     [TearDown]
     public async Task RemoveWhatTheTestMade()
     {
         cluster?.AttachLogsIfFailed();
-        foreach (string service in services)
+        if (bench is not null)
         {
-            Ctl("service", "rm", service, "--yes");
+            await bench.CleanUpAsync();
         }
-
-        foreach (EchoServer server in servers)
-        {
-            await server.DisposeAsync();
-        }
-
-        foreach (string pod in pods)
-        {
-            await Cli.RunAsync("pod", "rm", pod, "--pod-state-dir", State);
-            if (NetworkLab.ListNamespaceNames().Contains(pod))
-            {
-                Shell.Run("ip", "netns", "delete", pod);
-            }
-
-            if (Directory.Exists("/etc/netns/" + pod))
-            {
-                Directory.Delete("/etc/netns/" + pod, recursive: true);
-            }
-        }
-
-        services.Clear();
-        servers.Clear();
-        pods.Clear();
     }
 
     [Test]
@@ -216,7 +175,7 @@ public sealed class ServiceNetworkTests
         Assert.That(NodesWhoseRulesMention(clusterIP), Has.Count.EqualTo(3), "every node has the service's rules");
 
         Ctl("service", "rm", "gone", "--yes").EnsureSuccess();
-        services.Remove("gone");
+        bench.Services.Remove("gone");
 
         EchoReply after = await PollAsync(() => EchoClient.AskTcpAsync(client, clusterIP, 80, TimeSpan.FromMilliseconds(300)), r => !r.Answered, ct);
         Assert.That(after.Answered, Is.False);
@@ -272,8 +231,8 @@ public sealed class ServiceNetworkTests
         for (int round = 0; round < 6; round++)
         {
             string first = $"race{round}a", second = $"race{round}b";
-            services.Add(first);
-            services.Add(second);
+            bench.Services.Add(first);
+            bench.Services.Add(second);
             Task<CommandResult> one = Task.Run(() => Ctl("service", "create", first, "--port", "80", "--endpoint", "198.18.1.1:80"), ct);
             Task<CommandResult> two = Task.Run(() => Ctl("service", "create", second, "--port", "80", "--endpoint", "198.18.1.1:80"), ct);
             CommandResult[] results = await Task.WhenAll(one, two);
@@ -316,49 +275,21 @@ public sealed class ServiceNetworkTests
         }
     }
 
-    /// <summary>Two pods labelled app=<paramref name="app"/>, on node1 and node2, each serving TCP and UDP on the target port.</summary>
-    private async Task<(string A, string B)> TwoBackendsAsync(string app)
-    {
-        string a = await RunPodAsync(cluster.Nodes[0], "--label", "app=" + app);
-        string b = await RunPodAsync(cluster.Nodes[1], "--label", "app=" + app);
-        servers.Add(EchoServer.Start(a, a, TargetPort));
-        servers.Add(EchoServer.Start(b, b, TargetPort));
-        return (a, b);
-    }
+    private Task<(string A, string B)> TwoBackendsAsync(string app) => bench.TwoBackendsAsync(app, TargetPort, "--dns-policy", "Default");
 
-    private async Task<string> RunPodAsync(ClusterNode node, params string[] flags)
-    {
-        string pod = $"{cluster.Lab.Prefix}-s{++counter}";
-        pods.Add(pod);
-        CliResult run = await Cli.RunAsync(
-            ["pod", "run", pod, "--node", node.Ns.Name, "--subnet-file", node.SubnetFile, "--cni-path", AppContext.BaseDirectory + ":/usr/lib/cni",
-                "--cni-data-dir", CniData, "--ipam-data-dir", IpamData, "--pod-state-dir", State, "--node-resolv-conf", NodeResolvConf,
-                "--dns-policy", "Default", .. flags],
-            new Dictionary<string, string?>(), "");
-        Assert.That(run.ExitCode, Is.Zero, run.ToString());
-        return pod;
-    }
+    private Task<string> RunPodAsync(ClusterNode node, params string[] flags) => bench.RunPodAsync(node, ["--dns-policy", "Default", .. flags]);
 
-    private async Task RemovePodAsync(string pod)
-    {
-        CliResult rm = await Cli.RunAsync("pod", "rm", pod, "--pod-state-dir", State);
-        Assert.That(rm.ExitCode, Is.Zero, rm.ToString());
-        pods.Remove(pod);
-    }
+    private Task RemovePodAsync(string pod) => bench.RemovePodAsync(pod);
 
     /// <summary>Creates a service with overlayctl in the switch namespace; returns its ClusterIP.</summary>
     private string CreateService(string name, params string[] flags)
     {
-        services.Add(name);
-        CommandResult created = Ctl(["service", "create", name, .. flags]);
-        Assert.That(created.ExitCode, Is.Zero, created.StdErr);
-        string clusterIP = created.StdOut.Trim();
+        string clusterIP = bench.CreateService(name, flags);
         Assert.That(System.Net.IPNetwork.Parse(ServiceNetwork).Contains(System.Net.IPAddress.Parse(clusterIP)), Is.True, clusterIP);
         return clusterIP;
     }
 
-    private CommandResult Ctl(params string[] args) =>
-        cluster.Switch.Exec(["dotnet", Overlayctl, "--etcd-endpoints", cluster.Etcd.Endpoint, .. args]);
+    private CommandResult Ctl(params string[] args) => bench.Ctl(args);
 
     /// <summary>Asks <paramref name="count"/> times over fresh connections; waits first until the service answers at all (its rules are live).</summary>
     private static async Task<List<EchoReply>> AskManyAsync(string ns, string address, int port, int count, CancellationToken ct)
@@ -373,30 +304,10 @@ public sealed class ServiceNetworkTests
         return replies;
     }
 
-    private static async Task<EchoReply> PollAsync(Func<Task<EchoReply>> ask, Func<EchoReply, bool> done, CancellationToken ct, TimeSpan? timeout = null)
-    {
-        var clock = Stopwatch.StartNew();
-        EchoReply reply;
-        do
-        {
-            reply = await ask();
-            if (done(reply))
-            {
-                return reply;
-            }
+    private static Task<EchoReply> PollAsync(Func<Task<EchoReply>> ask, Func<EchoReply, bool> done, CancellationToken ct, TimeSpan? timeout = null) =>
+        ClusterWorkbench.PollAsync(ask, done, ct, timeout ?? TimeSpan.FromSeconds(10));
 
-            await Task.Delay(50, ct);
-        }
-        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(10)));
-
-        return reply;
-    }
-
-    private static string PodAddress(string pod)
-    {
-        JsonElement addresses = JsonDocument.Parse(Shell.Run("ip", "-n", pod, "-j", "-4", "addr", "show", "dev", "eth0").EnsureSuccess().StdOut).RootElement;
-        return addresses[0].GetProperty("addr_info")[0].GetProperty("local").GetString()!;
-    }
+    private static string PodAddress(string pod) => ClusterWorkbench.PodAddress(pod);
 
     /// <summary>UDP conntrack entries in the node whose reply comes from <paramref name="address"/> (the conntrack tool's count).</summary>
     private static int UdpFlowsFrom(ClusterNode node, string address) =>
