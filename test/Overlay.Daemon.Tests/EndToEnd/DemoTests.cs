@@ -22,9 +22,9 @@ public class DemoTests
         Assert.That(Regex.Count(demo.StdOut, @"\bok\b"), Is.EqualTo(9), "3 x 3 matrix");
         Assert.That(demo.StdOut, Does.Not.Contain("FAIL"));
 
-        string clusterIP = Regex.Match(demo.StdOut, @"^demo +(198\.19\.\d+\.\d+) +80:8080/tcp +app=demo$", RegexOptions.Multiline).Groups[1].Value;
+        string clusterIP = Regex.Match(demo.StdOut, @"^demo +(198\.19\.\d+\.\d+) +http:80:8080/tcp +app=demo$", RegexOptions.Multiline).Groups[1].Value;
         Assert.That(clusterIP, Is.Not.Empty, "the service list shows the service with a ClusterIP of the service network");
-        Assert.That(Regex.Count(demo.StdOut, @"^80/tcp +8080 +198\.18\.\d+\.\d+:8080 +default/\S+-pod\d +198\.18\.\d+\.0-24$", RegexOptions.Multiline), Is.EqualTo(3), "service endpoints: the three pods with their nodes");
+        Assert.That(Regex.Count(demo.StdOut, @"^http:80/tcp +8080 +198\.18\.\d+\.\d+:8080 +default/\S+-pod\d +198\.18\.\d+\.0-24$", RegexOptions.Multiline), Is.EqualTo(3), "service endpoints: the three pods with their nodes");
         Match counts = Regex.Match(demo.StdOut, $@"^30 connections from node1's pod to demo \({Regex.Escape(clusterIP)}:80\): node1 (\d+), node2 (\d+), node3 (\d+)$", RegexOptions.Multiline);
         Assert.That(counts.Success, Is.True, "the line counting where the connections went");
         int[] perNode = [.. counts.Groups.Values.Skip(1).Select(g => int.Parse(g.Value, System.Globalization.CultureInfo.InvariantCulture))];
@@ -32,6 +32,11 @@ public class DemoTests
         Assert.That(perNode.Sum(), Is.EqualTo(30), "every connection was answered");
         Assert.That(demo.StdOut, Does.Match(@"The backends on the other nodes saw the client's own address 198\.18\.\d+\.2 "));
         Assert.That(demo.StdOut, Does.Match(@"node1's pod, reached by itself through the service \(hairpin\), saw its gateway 198\.18\.\d+\.1 "));
+        Assert.That(demo.StdOut, Does.Match($@"getent hosts demo +{Regex.Escape(clusterIP)} +\d+ ms"), "the pod found the service by its short name through cluster DNS");
+        Assert.That(demo.StdOut, Does.Match($@"getent hosts demo\.default\.svc\.cluster\.local +{Regex.Escape(clusterIP)} +\d+ ms"));
+        Assert.That(demo.StdOut, Does.Match(@"getent hosts www\.example\.test +198\.51\.100\.80 +\d+ ms"), "a name outside the zone, from the upstream");
+        Assert.That(demo.StdOut, Does.Match(@"getent hosts nowhere\.example\.test +\(not found\)"));
+        Assert.That(demo.StdOut, Does.Match(@"a connection to demo:80 by its short name reached the pod on node[123]"));
         Assert.That(demo.StdOut, Does.Contain($"removed service default/demo; ClusterIP {clusterIP} released"));
         Assert.That(Regex.Count(demo.StdOut, "removed pod "), Is.EqualTo(3));
         // Only the demo's own namespaces (named by its lab prefix): other processes may make and remove theirs meanwhile.

@@ -69,7 +69,12 @@ public sealed class ConfigTests : EtcdFixture
         await Store.PutConfigJsonAsync("""{"Network":"198.18.0.0/16","SubnetLen":31}""", CancellationToken.None);
         await RetriedAsync(logger, time, 6);
         await Store.PutConfigJsonAsync(WideNetwork, CancellationToken.None);
-        time.Advance(TimeSpan.FromSeconds(10));
+        // The store may still be reading when time first moves on, with its next delay not yet started: move on until it is done.
+        await Poll.UntilAsync(() =>
+        {
+            time.Advance(TimeSpan.FromSeconds(10));
+            return Task.FromResult(waiting.IsCompleted);
+        });
         await waiting;
 
         string[] warnings = logger.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).ToArray();
