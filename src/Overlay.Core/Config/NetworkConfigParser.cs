@@ -162,7 +162,7 @@ public static class NetworkConfigParser
             return null;
         }
 
-        if (!IPAddress.TryParse(text, out IPAddress? address) || address.AddressFamily != AddressFamily.InterNetwork || text.Count(c => c == '.') != 3 || text.Contains('/'))
+        if (!IPAddressMath.TryParseDottedQuad(text, out IPAddress? address))
         {
             problems.Add(new("ClusterDNS", $"'{text}' is not an IPv4 address; give the cluster DNS service's address from the ServiceNetwork, e.g. \"198.19.0.10\", or remove ClusterDNS to use .10 of the ServiceNetwork"));
             return null;

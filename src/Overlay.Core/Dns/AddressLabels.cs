@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Overlay.Core.Addressing;
 
 namespace Overlay.Core.Dns;
 
@@ -31,14 +32,15 @@ public static class AddressLabels
             return null;
         }
 
-        if (label.Count('-') == 3 && TryParseIPv4Dashed(label, out IPAddress? v4))
+        Span<char> text = stackalloc char[label.Length];
+        label.CopyTo(text);
+        text.Replace('-', '.');
+        if (IPAddressMath.TryParseDottedQuad(text, out IPAddress? v4))
         {
             return v4;
         }
 
-        Span<char> text = stackalloc char[label.Length];
-        label.CopyTo(text);
-        text.Replace('-', ':');
+        text.Replace('.', ':');
         return IPAddress.TryParse(text, out IPAddress? v6) && v6.AddressFamily == AddressFamily.InterNetworkV6 && v6.ScopeId == 0
             ? v6
             : null;
@@ -66,25 +68,6 @@ public static class AddressLabels
     }
 
     private static char Nibble(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
-
-    private static bool TryParseIPv4Dashed(ReadOnlySpan<char> label, out IPAddress? address)
-    {
-        address = null;
-        Span<byte> octets = stackalloc byte[4];
-        int index = 0;
-        foreach (Range part in label.Split('-'))
-        {
-            if (!TryParseOctet(label[part], out byte octet))
-            {
-                return false;
-            }
-
-            octets[index++] = octet;
-        }
-
-        address = new IPAddress(octets);
-        return true;
-    }
 
     /// <summary>A decimal 0–255 written the canonical way: 1–3 digits, no leading zero unless it is "0".</summary>
     internal static bool TryParseOctet(ReadOnlySpan<char> text, out byte octet)

@@ -121,9 +121,9 @@ public static class ServiceRuleset
             return "";
         }
 
-        string from = Address(r.Address);
-        string to = $"{Address(r.Listener)} . {ClusterDnsRedirect.Port.ToString(CultureInfo.InvariantCulture)}";
         string port = ClusterDnsRedirect.Port.ToString(CultureInfo.InvariantCulture);
+        string from = Address(r.Address);
+        string to = $"{Address(r.Listener)} . {port}";
         return $" elements = {{ {from} . udp . {port} : {to}, {from} . tcp . {port} : {to} }};";
     }
 
