@@ -14,18 +14,23 @@ public static class AtomicFile
         | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
         | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
+    /// <summary>
+    /// Replaces the file. On failure (a full disk, a read-only folder) the old file is left as it was, the temp file
+    /// is removed, and an <see cref="IOException"/> names the file and the errno: "could not write /run/flannel/subnet.env:
+    /// No space left on device (ENOSPC); the old file is left as it was".
+    /// </summary>
     public static void Write(string path, string content)
     {
         string fullPath = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(fullPath) ?? "/";
-        if (!Directory.Exists(folder))
-        {
-            Directory.CreateDirectory(folder, FolderMode755);
-        }
-
         string temp = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
+            if (!Directory.Exists(folder))
+            {
+                Directory.CreateDirectory(folder, FolderMode755);
+            }
+
             var options = new FileStreamOptions
             {
                 Mode = FileMode.CreateNew,
@@ -42,10 +47,48 @@ public static class AtomicFile
             File.SetUnixFileMode(temp, FileMode644); // the umask may have taken bits away
             File.Move(temp, fullPath, overwrite: true);
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new IOException($"could not write {fullPath}: {Reason(e)}; the old file is left as it was", e);
+        }
+    }
+
+    /// <summary>The system's reason without .NET's " : 'path'" suffix (the path is the temp file's), and the errno's name where known.</summary>
+    private static string Reason(Exception e)
+    {
+        string message = e.Message;
+        int path = message.IndexOf(" : '", StringComparison.Ordinal);
+        if (path > 0)
+        {
+            message = message[..path];
+        }
+
+        // On Unix, .NET's IOException for a failed system call carries the raw errno as its HResult.
+        string? name = e is IOException && e.GetType() == typeof(IOException) ? e.HResult switch
+        {
+            1 => "EPERM",
+            5 => "EIO",
+            13 => "EACCES",
+            27 => "EFBIG",
+            28 => "ENOSPC",
+            30 => "EROFS",
+            122 => "EDQUOT",
+            _ => null,
+        }
+        : e is UnauthorizedAccessException ? "EACCES or EPERM" : null;
+        return name is null ? message : $"{message} ({name})";
+    }
+
+    private static void TryDelete(string temp)
+    {
+        try
         {
             File.Delete(temp);
-            throw;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A folder where the temp file could not be made cannot hold one to remove.
         }
     }
 

@@ -72,16 +72,42 @@ public static class SubnetEnvReader
     }
 
     /// <summary>Reads the previous subnet from a file; a missing or unreadable file gives null.</summary>
-    public static SubnetKey? PreviousSubnetFromFile(string path)
+    public static SubnetKey? PreviousSubnetFromFile(string path) => PreviousSubnetFromFile(path, out _);
+
+    /// <summary>
+    /// Reads the previous subnet from a file. A missing file gives null and no problem; one that cannot be read or
+    /// holds no usable FLANNEL_SUBNET (a crash mid-edit, a disk error, someone's hand) gives null and says why, so
+    /// the caller can warn and choose a subnet afresh.
+    /// </summary>
+    public static SubnetKey? PreviousSubnetFromFile(string path, out string? problem)
     {
+        problem = null;
+        string text;
         try
         {
-            return PreviousSubnet(Parse(File.ReadAllText(path)));
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
+            text = File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            problem = $"it cannot be read ({e.Message})";
             return null;
         }
+
+        IReadOnlyDictionary<string, string> values = Parse(text);
+        SubnetKey? previous = PreviousSubnet(values);
+        if (previous is null)
+        {
+            problem = values.TryGetValue(SubnetEnv.SubnetKeyName, out string? v4)
+                ? $"its {SubnetEnv.SubnetKeyName} or {SubnetEnv.IPv6SubnetKey} is not an IP address/length ({SubnetEnv.SubnetKeyName}={v4})"
+                : $"it has no {SubnetEnv.SubnetKeyName} line";
+        }
+
+        return previous;
     }
 
     private static bool TryParseHostCidr(string text, AddressFamily family, out IPNetwork network)

@@ -149,7 +149,12 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
     {
         if (_keeper is null)
         {
-            SubnetKey? previous = SubnetEnvReader.PreviousSubnetFromFile(_options.SubnetFile);
+            SubnetKey? previous = SubnetEnvReader.PreviousSubnetFromFile(_options.SubnetFile, out string? problem);
+            if (problem is not null)
+            {
+                LogSubnetFileIgnored(_logger, _options.SubnetFile, problem);
+            }
+
             _keeper = new LeaseKeeper(_store!, Config, _self!, _attributes!, previous, LeaseOptions, _loggers.CreateLogger<LeaseKeeper>(), _time);
         }
 
@@ -272,6 +277,9 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
 
     [LoggerMessage(1006, LogLevel.Information, "ready: {Peers} peers programmed, {Milliseconds} ms after the process started")]
     private static partial void LogReady(ILogger logger, long peers, long milliseconds);
+
+    [LoggerMessage(1143, LogLevel.Warning, "ignoring the previous {Path}: {Problem}; the lease is chosen without it and the file is written anew")]
+    private static partial void LogSubnetFileIgnored(ILogger logger, string path, string problem);
 
     [LoggerMessage(1023, LogLevel.Information, "dual stack: IPv6 device {Device}, local and public IPv6 {Local} ({Reason}), MTU {Mtu}")]
     private static partial void LogIPv6Underlay(ILogger logger, string device, IPAddress local, string reason, int mtu);

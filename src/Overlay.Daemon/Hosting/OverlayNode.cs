@@ -39,6 +39,7 @@ public sealed partial class OverlayNode : BackgroundService
         try
         {
             LogStarting(_logger, Version, string.Join(",", _options.Etcd.Endpoints), _options.Etcd.Prefix);
+            WarnAboutIgnoredSettings();
             await using var node = new NodeStartup(_options, _status, _loggers, _time, _systemd);
             await new StartupSequence(node, _time, _logger).RunAsync(stoppingToken);
             await node.Loop.RunAsync(stoppingToken);
@@ -59,6 +60,26 @@ public sealed partial class OverlayNode : BackgroundService
             _systemd.Stopping();
         }
     }
+
+    /// <summary>One warning per flanneld flag given that does nothing here, and per variable that belongs to no flag.</summary>
+    private void WarnAboutIgnoredSettings()
+    {
+        foreach (FlagWithoutEffect flag in _options.FlagsWithoutEffect)
+        {
+            LogFlagWithoutEffect(_logger, flag.Flag, flag.Source, flag.Why);
+        }
+
+        foreach (string variable in _options.UnknownVariables)
+        {
+            LogUnknownVariable(_logger, variable);
+        }
+    }
+
+    [LoggerMessage(1140, LogLevel.Warning, "flanneld's --{Flag} ({Source}) has no effect in overlayd: {Why}")]
+    private static partial void LogFlagWithoutEffect(ILogger logger, string flag, string source, string why);
+
+    [LoggerMessage(1141, LogLevel.Warning, "environment variable {Variable} is not a flag's variable (see overlayd --help); ignored, as flanneld does")]
+    private static partial void LogUnknownVariable(ILogger logger, string variable);
 
     [LoggerMessage(1000, LogLevel.Information, "overlayd {Version} starting: etcd {Endpoints}, prefix {Prefix}")]
     private static partial void LogStarting(ILogger logger, string version, string endpoints, string prefix);

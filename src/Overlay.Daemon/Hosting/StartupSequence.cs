@@ -69,9 +69,12 @@ public sealed partial class StartupSequence(IStartupSteps steps, TimeProvider ti
 
         // The kernel, nft or the subnet file failing now may pass (a busy kernel, a read-only moment): try again,
         // as the loop does after ready, rather than exit.
+        // While a step is retried, the status line is its reason (nft missing and how to install it, a full disk).
         steps.Status("programming the peers");
         await RetryAsync(NodeLoop.IsRetryable, () => steps.FirstReconcileAsync(ct), LogStepRetry, ct);
+        steps.Status("applying the nftables rules");
         await RetryAsync(NodeLoop.IsRetryable, () => steps.ApplyRulesAsync(ct), LogStepRetry, ct);
+        steps.Status("writing the subnet file");
         await RetryAsync(NodeLoop.IsRetryable, () =>
         {
             steps.WriteSubnetFile();
@@ -114,7 +117,7 @@ public sealed partial class StartupSequence(IStartupSteps steps, TimeProvider ti
     [LoggerMessage(1021, LogLevel.Warning, "underlay not ready yet, retrying: {Error}")]
     private static partial void LogUnderlayRetry(ILogger logger, string error);
 
-    [LoggerMessage(1015, LogLevel.Error, "start-up step failed, will retry: {Error}")]
+    [LoggerMessage(1015, LogLevel.Error, "start-up step failed, will retry every second: {Error}")]
     private static partial void LogStepRetry(ILogger logger, string error);
 
     [LoggerMessage(1024, LogLevel.Warning, "no subnet can be leased yet, retrying: {Error}")]

@@ -90,7 +90,7 @@ public sealed class NftTable
         {
             throw new NftException(e.Failure switch
             {
-                ChildProcessFailure.NotStarted => $"could not start {_nft} ({e.InnerException?.Message}); install nftables or run without --ip-masq and with --iptables-forward-rules=false",
+                ChildProcessFailure.NotStarted => $"could not start {_nft} ({e.InnerException?.Message}): install it (apt-get install nftables), or run without --ip-masq and with --iptables-forward-rules=false",
                 ChildProcessFailure.Exited => $"nft {string.Join(' ', args)} failed with exit code {e.ExitCode}: {e.StandardError.Trim()}",
                 _ => e.Message,
             }, e);

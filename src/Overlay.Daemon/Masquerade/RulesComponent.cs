@@ -45,17 +45,9 @@ public sealed partial class RulesComponent : INodeComponent
     /// </summary>
     public async Task ApplyAsync(CancellationToken ct)
     {
+        // A failure (nft missing, a script refused) is logged by the caller, once per distinct reason, and retried.
         OwnLease own = _own();
-        try
-        {
-            await _nft.ApplyAsync(NftRuleset.Plan(_config, own.Subnet, _ipMasq, _forwardRules), ct);
-        }
-        catch (NftException e)
-        {
-            LogRulesFailed(_logger, e.Message);
-            throw;
-        }
-
+        await _nft.ApplyAsync(NftRuleset.Plan(_config, own.Subnet, _ipMasq, _forwardRules), ct);
         _appliedFor = own.Subnet;
     }
 
@@ -76,7 +68,4 @@ public sealed partial class RulesComponent : INodeComponent
 
     [LoggerMessage(1013, LogLevel.Warning, "nftables table was changed by someone else; restoring it")]
     private static partial void LogRulesRestored(ILogger logger);
-
-    [LoggerMessage(1014, LogLevel.Error, "nftables: {Error}")]
-    private static partial void LogRulesFailed(ILogger logger, string error);
 }

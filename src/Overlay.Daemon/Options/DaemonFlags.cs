@@ -48,6 +48,9 @@ public static class DaemonFlags
 
         /// <summary>Set for an etcd flag: its value is kept for <see cref="EtcdFlags.Resolve"/>, which reads the environment itself.</summary>
         public EtcdFlag? Etcd { get; init; }
+
+        /// <summary>Set for a flanneld flag overlayd accepts without effect: why it has none (the start-up warning says it).</summary>
+        public string? NoEffect { get; init; }
     }
 
     private static readonly Flag[] Flags =
@@ -94,14 +97,68 @@ public static class DaemonFlags
         new("version", Kind.Bool, "print the version", (o, v) => o.Version = Boolean(v, "version")),
     ];
 
-    /// <summary>flannel flags that select features Overlay does not have; they are refused, not ignored.</summary>
-    private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
-    {
-        ["kube-subnet-mgr"] = "Overlay keeps leases in etcd only; drop --kube-subnet-mgr and pass --etcd-endpoints",
-        ["kubeconfig-file"] = "Overlay keeps leases in etcd only",
-        ["kube-api-url"] = "Overlay keeps leases in etcd only",
-        ["net-config-path"] = "the network config is read from <etcd-prefix>/config",
-    };
+    private const string KubeSubnetManagerRefusal =
+        "overlayd keeps leases and the network config in etcd only; drop --kube-subnet-mgr and pass --etcd-endpoints";
+
+    private const string KubeSubnetManagerSetting =
+        "it configures flanneld's Kubernetes subnet manager (--kube-subnet-mgr), which overlayd does not have; leases and the network config are in etcd";
+
+    private const string KlogOnly = "it is a klog option; overlayd does not use klog";
+
+    private const string NoLogFiles = "overlayd writes no log files; it logs to standard error (the journal under systemd)";
+
+    /// <summary>
+    /// The rest of what flanneld v0.22 accepts (Go's flag package: flannel's own flags plus klog's -v, -vmodule and
+    /// -log_backtrace_at), and klog's other flags, which flanneld itself refuses but operators carry over: accepted,
+    /// each with one warning at start. Only <c>--kube-subnet-mgr</c> (true) is refused: it is the one that would make
+    /// flanneld use the Kubernetes API; the other Kubernetes settings do nothing without it, in flanneld too.
+    /// </summary>
+    private static readonly Flag[] WithoutEffect =
+    [
+        new("kube-subnet-mgr", Kind.Bool, "flanneld's Kubernetes subnet manager: refused when true",
+            (_, v) =>
+            {
+                if (Boolean(v, "kube-subnet-mgr"))
+                {
+                    throw new UsageException($"flag --kube-subnet-mgr is not supported: {KubeSubnetManagerRefusal}");
+                }
+            })
+        { NoEffect = "leases are kept in etcd, as with flanneld's --kube-subnet-mgr=false" },
+        Inert("kube-api-url", Kind.Text, KubeSubnetManagerSetting),
+        Inert("kubeconfig-file", Kind.Text, KubeSubnetManagerSetting),
+        Inert("kube-annotation-prefix", Kind.Text, KubeSubnetManagerSetting),
+        Inert("net-config-path", Kind.Text, KubeSubnetManagerSetting + " (<etcd-prefix>/config)"),
+        Inert("set-node-network-unavailable", Kind.Bool, KubeSubnetManagerSetting),
+        Inert("use-multi-cluster-cidr", Kind.Bool, KubeSubnetManagerSetting),
+        Inert("iptables-resync", Kind.Text, "overlayd checks its nftables tables every 5 s and restores them when changed; the period is fixed",
+            v => Integer(v, "iptables-resync", 0, int.MaxValue)),
+        Inert("v", Kind.Text, "overlayd's log has no verbosity levels; filter by priority instead (journalctl -p)",
+            v => Integer(v, "v", 0, int.MaxValue)),
+        Inert("vmodule", Kind.Text, KlogOnly),
+        Inert("log_backtrace_at", Kind.Text, KlogOnly),
+        Inert("logtostderr", Kind.Bool, "overlayd always logs to standard error (the journal under systemd)"),
+        Inert("alsologtostderr", Kind.Bool, "overlayd always logs to standard error (the journal under systemd)"),
+        Inert("log_dir", Kind.Text, NoLogFiles),
+        Inert("log_file", Kind.Text, NoLogFiles),
+        Inert("log_file_max_size", Kind.Text, NoLogFiles),
+        Inert("one_output", Kind.Bool, NoLogFiles),
+        Inert("skip_log_headers", Kind.Bool, NoLogFiles),
+        Inert("stderrthreshold", Kind.Text, NoLogFiles),
+        Inert("add_dir_header", Kind.Bool, KlogOnly),
+        Inert("skip_headers", Kind.Bool, KlogOnly),
+    ];
+
+    private static Flag Inert(string name, Kind kind, string why, Action<string>? check = null) =>
+        new(name, kind, "accepted for flanneld's sake, without effect", (options, v) =>
+        {
+            if (kind == Kind.Bool)
+            {
+                _ = Boolean(v, name);
+            }
+
+            check?.Invoke(v);
+        })
+        { NoEffect = why };
 
     public static DaemonOptions Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment)
     {
@@ -110,12 +167,14 @@ public static class DaemonFlags
         bool regexFromCommandLine = args.Any(a => NameOf(a) is "iface-regex");
 
         var etcdGiven = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (Flag flag in Flags.Where(f => f.Etcd is null))
+        foreach (Flag flag in Flags.Where(f => f.Etcd is null).Concat(WithoutEffect))
         {
-            foreach (string prefix in (string[])["FLANNELD_", "OVERLAYD_"])
+            foreach (string prefix in EnvironmentPrefixes)
             {
                 string variable = prefix + flag.EnvironmentSuffix;
-                if (!environment.TryGetValue(variable, out string? value) || value is null)
+
+                // An empty variable is unset, as in flanneld (an environment file's "FLANNELD_IFACE=" line).
+                if (!environment.TryGetValue(variable, out string? value) || string.IsNullOrEmpty(value))
                 {
                     continue;
                 }
@@ -133,7 +192,7 @@ public static class DaemonFlags
 
                 try
                 {
-                    flag.Apply(options, value);
+                    Give(options, flag, value, $"environment variable {variable}");
                 }
                 catch (UsageException e)
                 {
@@ -141,6 +200,10 @@ public static class DaemonFlags
                 }
             }
         }
+
+        options.UnknownVariables.AddRange(environment.Keys
+            .Where(k => EnvironmentPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal)) && !IsFlagVariable(k))
+            .Order(StringComparer.Ordinal));
 
         for (int i = 0; i < args.Count; i++)
         {
@@ -154,17 +217,17 @@ public static class DaemonFlags
             int equals = body.IndexOf('=', StringComparison.Ordinal);
             string name = equals < 0 ? body : body[..equals];
             string? value = equals < 0 ? null : body[(equals + 1)..];
-
-            if (Unsupported.TryGetValue(name, out string? why))
+            if (name == "h")
             {
-                throw new UsageException($"flag --{name} is not supported: {why}");
+                name = "help"; // Go's flag package answers -h with the usage, as flanneld does
             }
 
-            Flag? flag = Flags.FirstOrDefault(f => f.Name == name)
+            Flag? flag = Flags.Concat(WithoutEffect).FirstOrDefault(f => f.Name == name)
                 ?? throw new UsageException($"unknown flag --{name}{Suggest(name)}; see --help for the flags overlayd takes");
 
             if (value is null)
             {
+                // As in Go: a boolean flag alone means true (-ip-masq), and takes a value only after '=' (-ip-masq=false).
                 if (flag.Kind == Kind.Bool)
                 {
                     value = "true";
@@ -185,7 +248,7 @@ public static class DaemonFlags
             }
             else
             {
-                flag.Apply(options, value);
+                Give(options, flag, value, $"flag --{flag.Name}");
             }
         }
 
@@ -199,6 +262,51 @@ public static class DaemonFlags
         return options;
     }
 
+    /// <summary>
+    /// Every flag flanneld v0.22 accepts (its own, klog's -v, -vmodule and -log_backtrace_at), with what overlayd
+    /// does with it: the table docs/configuration-reference.md shows.
+    /// </summary>
+    public static IReadOnlyList<FlanneldFlag> FlanneldFlags =>
+    [
+        .. FlanneldOwn.Select(name => Flags.Concat(WithoutEffect).Single(f => f.Name == name) switch
+        {
+            { Name: "kube-subnet-mgr" } => new FlanneldFlag(name, FlanneldFlagHandling.Refused, KubeSubnetManagerRefusal),
+            { NoEffect: { } why } => new FlanneldFlag(name, FlanneldFlagHandling.WithoutEffect, why),
+            { Help: var help } => new FlanneldFlag(name, FlanneldFlagHandling.Implemented, help),
+        }),
+    ];
+
+    /// <summary>klog's flags that flanneld v0.22 does not copy into its flag set (it refuses them); overlayd accepts them without effect.</summary>
+    public static IEnumerable<string> KlogOnlyFlags => WithoutEffect.Select(f => f.Name).Except(FlanneldOwn, StringComparer.Ordinal);
+
+    /// <summary>The flags of flanneld v0.22's main.go, in its order, and the three klog flags it copies.</summary>
+    private static readonly string[] FlanneldOwn =
+    [
+        "etcd-endpoints", "etcd-prefix", "etcd-keyfile", "etcd-certfile", "etcd-cafile", "etcd-username", "etcd-password",
+        "iface", "iface-regex", "iface-can-reach", "subnet-file", "public-ip", "public-ipv6", "subnet-lease-renew-margin",
+        "ip-masq", "kube-subnet-mgr", "kube-api-url", "kube-annotation-prefix", "kubeconfig-file", "version", "healthz-ip",
+        "healthz-port", "iptables-resync", "iptables-forward-rules", "net-config-path", "set-node-network-unavailable",
+        "use-multi-cluster-cidr", "v", "vmodule", "log_backtrace_at",
+    ];
+
+    private static readonly string[] EnvironmentPrefixes = ["FLANNELD_", "OVERLAYD_"];
+
+    private static bool IsFlagVariable(string variable)
+    {
+        string suffix = variable[(variable.IndexOf('_', StringComparison.Ordinal) + 1)..];
+        return Flags.Concat(WithoutEffect).Any(f => f.EnvironmentSuffix == suffix);
+    }
+
+    /// <summary>Applies a flag's value; a flag without effect is checked as flanneld would and noted once for the start-up warning.</summary>
+    private static void Give(DaemonOptions options, Flag flag, string value, string source)
+    {
+        flag.Apply(options, value);
+        if (flag.NoEffect is { } why && !options.FlagsWithoutEffect.Any(f => f.Flag == flag.Name))
+        {
+            options.FlagsWithoutEffect.Add(new FlagWithoutEffect(flag.Name, source, why));
+        }
+    }
+
     public static string HelpText()
     {
         var text = new StringBuilder();
@@ -209,6 +317,9 @@ public static class DaemonFlags
             text.Append(CultureInfo.InvariantCulture, $"  {shown,-36} {flag.Help}\n");
         }
 
+        text.Append("\nAccepted for flanneld's sake, without effect (a warning at start names each one given):\n  ");
+        text.AppendJoin(' ', WithoutEffect.Where(f => f.Name != "kube-subnet-mgr").Select(f => "--" + f.Name));
+        text.Append(CultureInfo.InvariantCulture, $"\nRefused: --kube-subnet-mgr ({KubeSubnetManagerRefusal})\n");
         return text.ToString();
     }
 
@@ -228,7 +339,7 @@ public static class DaemonFlags
 
     private static string Suggest(string name)
     {
-        string? close = Flags.Select(f => f.Name).FirstOrDefault(f => f.Contains(name, StringComparison.Ordinal) || name.Contains(f, StringComparison.Ordinal));
+        string? close = Flags.Concat(WithoutEffect).Select(f => f.Name).Where(f => f.Length > 2).FirstOrDefault(f => f.Contains(name, StringComparison.Ordinal) || name.Contains(f, StringComparison.Ordinal));
         return close is null ? "" : $" (did you mean --{close}?)";
     }
 

@@ -63,5 +63,25 @@ public sealed class DaemonOptions
 
     public bool Help { get; set; }
 
+    /// <summary>flanneld flags given that do nothing here, each once: overlayd warns about each at start.</summary>
+    public List<FlagWithoutEffect> FlagsWithoutEffect { get; } = [];
+
+    /// <summary>FLANNELD_* and OVERLAYD_* variables that belong to no flag: ignored, as flanneld does, with a warning.</summary>
+    public List<string> UnknownVariables { get; } = [];
+
     public bool Version { get; set; }
 }
+
+/// <summary>A flanneld flag overlayd accepts without effect: the flag, where it was given (<c>flag --v</c>, <c>environment variable FLANNELD_V</c>) and why it does nothing.</summary>
+public sealed record FlagWithoutEffect(string Flag, string Source, string Why);
+
+/// <summary>What overlayd does with one of flanneld's flags.</summary>
+public enum FlanneldFlagHandling
+{
+    Implemented,
+    WithoutEffect,
+    Refused,
+}
+
+/// <summary>One flag flanneld v0.22 accepts and how overlayd handles it; <see cref="Meaning"/> is the help, the reason it has no effect, or the refusal.</summary>
+public sealed record FlanneldFlag(string Name, FlanneldFlagHandling Handling, string Meaning);

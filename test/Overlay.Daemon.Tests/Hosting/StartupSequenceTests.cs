@@ -35,6 +35,8 @@ public class StartupSequenceTests
             "creating the VXLAN device",
             "acquiring a subnet lease",
             "programming the peers",
+            "applying the nftables rules",
+            "writing the subnet file",
         }));
     }
 

@@ -74,6 +74,7 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
     private async Task RunLaneAsync(Lane lane, CancellationToken ct)
     {
         ChannelReader<Trigger> queue = lane.Queue.Reader;
+        string? failing = null; // the reason of the last failed pass, until one succeeds
         while (await queue.WaitToReadAsync(ct))
         {
             var batch = new TriggerBatch();
@@ -85,10 +86,21 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
             try
             {
                 await lane.Component.RunPassAsync(batch, ct);
+                if (failing is not null)
+                {
+                    LogPassRecovered(_logger, lane.Component.Name);
+                    failing = null;
+                }
             }
             catch (Exception e) when (IsRetryable(e))
             {
-                LogPassFailed(_logger, lane.Component.Name, e.Message);
+                // One line per distinct reason: a missing program or a full disk retried every second for an hour logs once.
+                if (e.Message != failing)
+                {
+                    LogPassFailed(_logger, lane.Component.Name, e.Message);
+                    failing = e.Message;
+                }
+
                 lane.Queue.Writer.TryWrite(new Trigger(Triggers.Retry));
                 await Task.Delay(RetryDelay, _time, ct);
             }
@@ -110,8 +122,11 @@ public sealed partial class NodeLoop : ITriggerSink, IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(1015, LogLevel.Error, "{Component}: pass failed, will retry: {Error}")]
+    [LoggerMessage(1015, LogLevel.Error, "{Component}: pass failed, will retry every second: {Error}")]
     private static partial void LogPassFailed(ILogger logger, string component, string error);
+
+    [LoggerMessage(1142, LogLevel.Information, "{Component}: recovered")]
+    private static partial void LogPassRecovered(ILogger logger, string component);
 
     private sealed record Lane(INodeComponent Component, Channel<Trigger> Queue);
 }
