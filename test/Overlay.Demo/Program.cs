@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Overlay.Demo;
 using Overlay.TestKit;
 
 // The README's main command: a local cluster of namespaced nodes on a real etcd, overlayd on each node,
@@ -20,23 +21,8 @@ for (int i = 0; i < args.Length; i++)
             i++;
             break;
         case "--teardown":
-            foreach (string name in NetworkLab.ListNamespaceNames().Where(n => n.StartsWith(NetworkLab.NamePrefix, StringComparison.Ordinal)))
-            {
-                foreach (string pid in Shell.Run("ip", "netns", "pids", name).StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    Shell.Run("kill", "-9", pid);
-                }
-
-                Shell.Run("ip", "netns", "del", name);
-                Console.WriteLine($"removed namespace {name}");
-            }
-
-            foreach (string folder in Directory.Exists("/etc/netns") ? Directory.GetDirectories("/etc/netns", NetworkLab.NamePrefix + "*") : [])
-            {
-                Directory.Delete(folder, recursive: true);
-                Console.WriteLine($"removed {folder}");
-            }
-
+            // Only what ended demo runs recorded they made: other ovt* namespaces belong to test runs or other demos.
+            DemoRun.TearDown(Console.Out);
             return 0;
         default:
             Console.Error.WriteLine($"overlay-demo: unknown argument '{args[i]}'; use --nodes N (2..50), --keep or --teardown");
@@ -59,6 +45,7 @@ const string UpstreamAddress = "198.51.100.80";
 const string ServiceName = "demo";
 const int ServicePort = 80;
 const int TargetPort = 8080;
+DemoRun demoRun = DemoRun.Begin(); // what this run makes, for --teardown should it be killed
 Console.WriteLine($"Starting a {nodes}-node cluster: etcd in a switch namespace on 192.0.2.1, nodes on 192.0.2.11..{10 + nodes}, pod network 198.18.0.0/16, service network {ServiceNetwork}");
 await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
 {
@@ -78,7 +65,9 @@ await using Dnsmasq upstream = await Dnsmasq.StartAsync(new DnsmasqOptions
 });
 
 string overlayctl = Path.Combine(AppContext.BaseDirectory, "overlayctl.dll");
+demoRun.AddFolder(Path.GetDirectoryName(cluster.Nodes[0].Folder)!);
 string podState = Directory.CreateTempSubdirectory("overlay-demo-pods-").FullName;
+demoRun.AddFolder(podState);
 var pods = new List<(ClusterNode Node, string Name, string Address, string Gateway)>();
 var servers = new List<EchoServer>();
 bool serviceCreated = false;
@@ -286,6 +275,7 @@ finally
     }
 
     Directory.Delete(podState, recursive: true);
+    demoRun.End(); // the cluster's namespaces and folder go with its disposal, which follows
 }
 
 // overlayctl as an admin runs it, where etcd is reachable (the switch namespace); a failure ends the demo.

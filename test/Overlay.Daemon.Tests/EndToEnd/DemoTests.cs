@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Overlay.Demo;
 using Overlay.TestKit;
 
 namespace Overlay.Daemon.Tests.EndToEnd;
@@ -43,5 +45,63 @@ public class DemoTests
         string lab = Regex.Match(demo.StdOut, @"pod (\S+)-pod1 runs in ").Groups[1].Value;
         Assert.That(lab, Does.StartWith(NetworkLab.NamePrefix));
         Assert.That(NetworkLab.ListNamespaceNames().Except(before).Where(n => n.StartsWith(lab + "-", StringComparison.Ordinal)), Is.Empty, "namespaces left behind");
+    }
+
+    [Test]
+    public void Teardown_removes_what_a_killed_demo_run_made_and_no_other_ovt_namespace()
+    {
+        Root.Require();
+        using NetworkLab lab = NetworkLab.Create();
+        NetNs bystander = lab.AddNamespace("bystander"); // an ovt* namespace of a running test: the old teardown deleted it
+
+        // A demo run that was killed: its pid is gone; its namespace (with a process in it), /etc/netns folder and temp folder remain.
+        using (Process ended = Process.Start("true")!)
+        {
+            ended.WaitForExit();
+            int pid = ended.Id;
+            string name = DemoRun.NamespacePrefixOf(pid) + "1-sw";
+            string etc = Path.Combine("/etc/netns", name);
+            string folder = Directory.CreateTempSubdirectory("overlay-demo-pods-").FullName;
+            string state = Path.Combine(DemoRun.StateFolder, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Process? inside = null;
+            try
+            {
+                Shell.Run("ip", "netns", "add", name).EnsureSuccess();
+                inside = Process.Start("ip", ["netns", "exec", name, "sleep", "120"]);
+                Directory.CreateDirectory(etc);
+                Directory.CreateDirectory(DemoRun.StateFolder);
+                File.WriteAllText(state, $"namespaces={DemoRun.NamespacePrefixOf(pid)}\nfolder={folder}\n");
+
+                CommandResult teardown = Shell.Run("dotnet", Path.Combine(TestContext.CurrentContext.TestDirectory, "overlay-demo.dll"), "--teardown");
+
+                Assert.That(teardown.ExitCode, Is.Zero, teardown.StdErr);
+                Assert.That(NetworkLab.ListNamespaceNames(), Does.Not.Contain(name));
+                Assert.That(inside.WaitForExit(10_000), Is.True, "what ran in the run's namespace is ended");
+                Assert.That(Directory.Exists(etc), Is.False);
+                Assert.That(Directory.Exists(folder), Is.False);
+                Assert.That(File.Exists(state), Is.False, "the record goes with what it recorded");
+                Assert.That(NetworkLab.ListNamespaceNames(), Does.Contain(bystander.Name), "another ovt* namespace survives");
+            }
+            finally
+            {
+                if (inside is { HasExited: false })
+                {
+                    inside.Kill();
+                }
+
+                inside?.Dispose();
+                Shell.Run("ip", "netns", "del", name);
+                File.Delete(state);
+                if (Directory.Exists(etc))
+                {
+                    Directory.Delete(etc, recursive: true);
+                }
+
+                if (Directory.Exists(folder))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+            }
+        }
     }
 }
