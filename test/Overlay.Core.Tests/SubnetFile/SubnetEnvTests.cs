@@ -99,4 +99,28 @@ public class SubnetEnvTests
         Assert.That(SubnetEnvReader.PreviousSubnet(SubnetEnvReader.Parse("FLANNEL_MTU=1450\n")), Is.Null);
         Assert.That(SubnetEnvReader.PreviousSubnetFromFile(Path.Combine(_folder, "missing.env")), Is.Null);
     }
+
+    [TestCase("FLANNEL_SUBNET=banana\n", "its FLANNEL_SUBNET or FLANNEL_IPV6_SUBNET is not an IP address/length (FLANNEL_SUBNET=banana)")]
+    [TestCase("FLANNEL_SUBNET=198.18.34.1/24\nFLANNEL_IPV6_SUBNET=198.18.34.1/24\n", "its FLANNEL_SUBNET or FLANNEL_IPV6_SUBNET is not an IP address/length (FLANNEL_SUBNET=198.18.34.1/24)")]
+    [TestCase("\u0000\u0001\u00ff garbage", "it has no FLANNEL_SUBNET line")]
+    [TestCase("", "it has no FLANNEL_SUBNET line")]
+    public void A_corrupt_previous_file_gives_none_and_says_why_so_the_daemon_can_warn(string content, string problem)
+    {
+        string path = Path.Combine(_folder, "subnet.env");
+        File.WriteAllText(path, content);
+
+        Assert.That(SubnetEnvReader.PreviousSubnetFromFile(path, out string? said), Is.Null);
+        Assert.That(said, Is.EqualTo(problem));
+    }
+
+    [Test]
+    public void A_missing_previous_file_is_no_problem_and_a_good_one_none_either()
+    {
+        Assert.That(SubnetEnvReader.PreviousSubnetFromFile(Path.Combine(_folder, "missing.env"), out string? missing), Is.Null);
+        Assert.That(missing, Is.Null);
+        string path = Path.Combine(_folder, "subnet.env");
+        File.WriteAllText(path, "FLANNEL_SUBNET=198.18.34.1/24\n");
+        Assert.That(SubnetEnvReader.PreviousSubnetFromFile(path, out string? good), Is.EqualTo(SubnetKey.Parse("198.18.34.0-24")));
+        Assert.That(good, Is.Null);
+    }
 }
