@@ -317,8 +317,20 @@ public static class DaemonFlags
             text.Append(CultureInfo.InvariantCulture, $"  {shown,-36} {flag.Help}\n");
         }
 
-        text.Append("\nAccepted for flanneld's sake, without effect (a warning at start names each one given):\n  ");
-        text.AppendJoin(' ', WithoutEffect.Where(f => f.Name != "kube-subnet-mgr").Select(f => "--" + f.Name));
+        text.Append("\nAccepted for flanneld's sake, without effect (a warning at start names each one given):\n");
+        int column = 0;
+        foreach (string name in WithoutEffect.Where(f => f.Name != "kube-subnet-mgr").Select(f => "--" + f.Name))
+        {
+            if (column > 0 && column + name.Length > 100)
+            {
+                text.Append('\n');
+                column = 0;
+            }
+
+            text.Append(column == 0 ? "  " : " ").Append(name);
+            column += name.Length + (column == 0 ? 2 : 1);
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"\nRefused: --kube-subnet-mgr ({KubeSubnetManagerRefusal})\n");
         return text.ToString();
     }
