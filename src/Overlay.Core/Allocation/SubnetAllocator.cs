@@ -8,7 +8,7 @@ namespace Overlay.Core.Allocation;
 
 /// <summary>
 /// Chooses a node's subnet in flannel's order, as a pure function of the config, the leases in etcd, the
-/// node's identity and its previous subnet: (1) a lease that is this node's and fits the config, (2) the
+/// node's identity and its previous subnet (keys with unreadable values count as held): (1) a lease that is this node's and fits the config, (2) the
 /// previous subnet if free, (3) a random pick among the first <see cref="MaxCandidates"/> free subnets.
 /// </summary>
 public static class SubnetAllocator
@@ -21,8 +21,11 @@ public static class SubnetAllocator
         IReadOnlyCollection<Lease> leases,
         NodeIdentity self,
         SubnetKey? previous,
-        Random random)
+        Random random,
+        IReadOnlyCollection<SubnetKey>? unreadable = null)
     {
+        // A key whose value cannot be read still holds its subnet in etcd: picking it would fail the create guard forever.
+        IReadOnlyCollection<SubnetKey> held = [.. leases.Select(l => l.Subnet), .. unreadable ?? []];
         var stale = new List<Lease>();
         Lease? own = FindOwnLease(config, leases, self, stale);
         if (own is not null)
@@ -33,13 +36,13 @@ public static class SubnetAllocator
         }
 
         // The network may have changed since this node last ran, or someone took the subnet while it was away.
-        if (previous is { } prior && Fits(config, prior) && !leases.Any(l => Overlaps(l.Subnet, prior)))
+        if (previous is { } prior && Fits(config, prior) && !held.Any(h => Overlaps(h, prior)))
         {
             return new(AllocationOutcome.ReusePreviousSubnet, prior, null, $"reusing the previous subnet {prior} from the subnet file", stale);
         }
 
         IPNetwork? v4 = PickFree(config.Network.BaseAddress.AddressFamily, config.SubnetLen, config.SubnetMin, config.SubnetMax,
-            leases.Select(l => l.Subnet.IPv4), random, out int v4Candidates);
+            held.Select(h => h.IPv4), random, out int v4Candidates);
         if (v4 is null)
         {
             return new(AllocationOutcome.OutOfSubnets, null, null,
@@ -50,7 +53,7 @@ public static class SubnetAllocator
         if (config.IPv6 is { } v6Config)
         {
             v6 = PickFree(AddressFamily.InterNetworkV6, v6Config.SubnetLen, v6Config.SubnetMin, v6Config.SubnetMax,
-                leases.Where(l => l.Subnet.IPv6 is not null).Select(l => l.Subnet.IPv6!.Value), random, out _);
+                held.Where(h => h.IPv6 is not null).Select(h => h.IPv6!.Value), random, out _);
             if (v6 is null)
             {
                 return new(AllocationOutcome.OutOfSubnets, null, null,

@@ -13,6 +13,9 @@ public readonly record struct SubnetKey(IPNetwork IPv4, IPNetwork? IPv6)
 {
     public const string SubnetsFolder = "subnets";
 
+    /// <summary>Between the IPv4 and the IPv6 part of a dual-stack key.</summary>
+    public const char DualStackSeparator = '&';
+
     public SubnetKey(IPNetwork ipv4)
         : this(ipv4, null)
     {
@@ -26,6 +29,18 @@ public readonly record struct SubnetKey(IPNetwork IPv4, IPNetwork? IPv6)
 
     /// <summary>The full etcd key under <paramref name="prefix"/>, e.g. <c>/coreos.com/network/subnets/198.18.34.0-24</c>.</summary>
     public string ToEtcdKey(string prefix) => $"{SubnetsPrefix(prefix)}{this}";
+
+    /// <summary>
+    /// Where etcd keeps every lease key that holds this key's IPv4 subnet: the IPv4-only key, and the key range of
+    /// every dual-stack key that starts with it (<c>198.18.99.0-24&amp;…</c>). Creating a lease must find both empty;
+    /// the key alone is not enough, as <c>198.18.99.0-24&amp;2001:db8:0:4f::-64</c> and <c>…&amp;2001:db8:0:13::-64</c>
+    /// are two keys for one IPv4 subnet.
+    /// </summary>
+    public IPv4HolderKeys IPv4Holders(string prefix)
+    {
+        string ipv4Only = new SubnetKey(IPv4).ToEtcdKey(prefix);
+        return new IPv4HolderKeys(ipv4Only, ipv4Only + DualStackSeparator, ipv4Only + (char)(DualStackSeparator + 1));
+    }
 
     /// <summary>The folder all lease keys live under, with a trailing slash.</summary>
     public static string SubnetsPrefix(string prefix) => $"{prefix.TrimEnd('/')}/{SubnetsFolder}/";
@@ -134,4 +149,18 @@ public readonly record struct SubnetKey(IPNetwork IPv4, IPNetwork? IPv6)
         reason = "";
         return true;
     }
+}
+
+/// <summary>
+/// The etcd keys that can hold one IPv4 subnet: <see cref="IPv4Only"/> (<c>…/198.18.99.0-24</c>) and the range
+/// [<see cref="DualStackFrom"/>, <see cref="DualStackTo"/>) of the dual-stack keys (<c>…/198.18.99.0-24&amp;</c> up to
+/// <c>…/198.18.99.0-24'</c>, the byte after '&amp;'). etcd orders keys by their bytes, so the range holds exactly the keys
+/// that continue with '&amp;': never <c>…/198.18.99.0-240</c> nor <c>…/198.18.9.0-24…</c>.
+/// </summary>
+public readonly record struct IPv4HolderKeys(string IPv4Only, string DualStackFrom, string DualStackTo)
+{
+    /// <summary>True when etcd's range compare over these keys would include <paramref name="etcdKey"/> (ordinal = etcd's byte order for ASCII keys).</summary>
+    public bool Includes(string etcdKey) =>
+        string.Equals(etcdKey, IPv4Only, StringComparison.Ordinal)
+        || (string.CompareOrdinal(etcdKey, DualStackFrom) >= 0 && string.CompareOrdinal(etcdKey, DualStackTo) < 0);
 }

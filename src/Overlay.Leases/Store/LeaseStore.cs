@@ -141,7 +141,8 @@ public sealed class LeaseStore
     /// <summary>
     /// Acquires a subnet for this node in flannel's order: its own lease or reservation (by owner id, else by
     /// public IP), then <paramref name="previous"/> if free, then a random free one. New keys are created with
-    /// <c>txn(version == 0)</c>; an existing one is rewritten only if its mod revision is still the one read.
+    /// <c>txn(version == 0)</c> over every key that holds the same IPv4 subnet (<see cref="IPv4IsFree"/>); an existing
+    /// one is rewritten only if its mod revision is still the one read.
     /// A lost race is retried with a fresh list. Throws <see cref="OutOfSubnetsException"/> when nothing is free.
     /// </summary>
     public async Task<OwnLease> AcquireAsync(NetworkConfig config, NodeIdentity self, LeaseAttributes attributes, SubnetKey? previous, CancellationToken ct)
@@ -157,7 +158,7 @@ public sealed class LeaseStore
             for (int attempt = 1; ; attempt++)
             {
                 Listing listing = await ListEntriesAsync(ct).ConfigureAwait(false);
-                AllocationDecision decision = SubnetAllocator.Decide(config, listing.Entries.Select(e => e.Lease).ToList(), self, previous, Random.Shared);
+                AllocationDecision decision = SubnetAllocator.Decide(config, listing.Entries.Select(e => e.Lease).ToList(), self, previous, Random.Shared, listing.UnreadableSubnets(session.Prefix));
                 foreach (EtcdLease stale in decision.StaleOwnLeases)
                 {
                     await DeleteStaleAsync(listing.Find(stale.Subnet), ct).ConfigureAwait(false);
@@ -184,8 +185,13 @@ public sealed class LeaseStore
                 {
                     grant ??= await GrantAsync(ct).ConfigureAwait(false);
                     bool newKey = !(decision.Outcome == AllocationOutcome.ReuseLease && listing.Find(subnet) is { });
-                    Compare guard = newKey ? KeyIsAbsent(key) : ModRevisionIs(key, listing.Find(subnet)!.Value.ModRevision);
-                    TxnResponse created = await PutIfAsync(key, value, grant.Id, guard, ct).ConfigureAwait(false);
+                    Compare[] guards = newKey ? IPv4IsFree(subnet) : [ModRevisionIs(key, listing.Find(subnet)!.Value.ModRevision)];
+                    if (BeforeCreate is { } hook)
+                    {
+                        await hook(subnet).ConfigureAwait(false);
+                    }
+
+                    TxnResponse created = await PutIfAsync(key, value, grant.Id, guards, ct).ConfigureAwait(false);
                     if (created.Succeeded && newKey && subnet.IPv6 is not null
                         && await EarlierIPv6HolderAsync(subnet, created.Header.Revision, ct).ConfigureAwait(false) is { } holder)
                     {
@@ -305,10 +311,10 @@ public sealed class LeaseStore
     {
         ArgumentNullException.ThrowIfNull(attributes);
         string key = subnet.ToEtcdKey(session.Prefix);
-        Compare guard = KeyIsAbsent(key);
+        Compare[] guards = IPv4IsFree(subnet);
         for (int attempt = 0; attempt < 5; attempt++)
         {
-            TxnResponse response = await PutIfAsync(key, attributes, EtcdLease.NoEtcdLease, guard, ct).ConfigureAwait(false);
+            TxnResponse response = await PutIfAsync(key, attributes, EtcdLease.NoEtcdLease, guards, ct).ConfigureAwait(false);
             if (response.Succeeded)
             {
                 logger.Reserved(subnet, attributes.PublicIP);
@@ -317,7 +323,16 @@ public sealed class LeaseStore
 
             if (FailureRange(response) is not { } stored)
             {
-                guard = KeyIsAbsent(key);
+                // The key is absent, so another key (with another IPv6 half) holds the IPv4 subnet, or held it a moment ago.
+                IPv4HolderKeys holders = subnet.IPv4Holders(session.Prefix);
+                RangeResponse others = await RangeAsync(holders.DualStackFrom, holders.DualStackTo, ct).ConfigureAwait(false);
+                if (others.Kvs.Count > 0)
+                {
+                    throw new SubnetHeldException(
+                        $"cannot reserve {subnet}: its IPv4 subnet is held by {others.Kvs[0].Key.ToStringUtf8()} ({LeaseEntries.DescribeHolder(others.Kvs[0])})");
+                }
+
+                guards = IPv4IsFree(subnet);
                 continue;
             }
 
@@ -326,7 +341,7 @@ public sealed class LeaseStore
                 throw new SubnetHeldException($"cannot reserve {subnet}: it is held by {LeaseEntries.DescribeHolder(stored)}");
             }
 
-            guard = ModRevisionIs(key, stored.ModRevision);
+            guards = [ModRevisionIs(key, stored.ModRevision)];
         }
 
         throw new SubnetHeldException($"cannot reserve {subnet}: the key keeps changing");
@@ -337,6 +352,9 @@ public sealed class LeaseStore
     /// 4 MiB message limit, and a megabyte buffer the daemon would keep. Pages of this many stay small.
     /// </summary>
     internal int ListPageSize { get; init; } = EtcdSession.DefaultPageSize;
+
+    /// <summary>For tests: runs between the list and the create transaction of an acquisition, where races happen.</summary>
+    internal Func<SubnetKey, Task>? BeforeCreate { get; init; }
 
     /// <summary>Every entry under the subnets prefix, read in pages at the revision of the first page (one snapshot).</summary>
     internal async Task<Listing> ListEntriesAsync(CancellationToken ct)
@@ -454,11 +472,20 @@ public sealed class LeaseStore
         return session.CallAsync(prefix ? "list" : "get", o => session.Kv.RangeAsync(request, o).ResponseAsync, ct);
     }
 
-    private Task<TxnResponse> PutIfAsync(string key, LeaseAttributes value, long leaseId, Compare guard, CancellationToken ct)
+    private Task<RangeResponse> RangeAsync(string from, string to, CancellationToken ct)
+    {
+        var request = new RangeRequest { Key = ByteString.CopyFromUtf8(from), RangeEnd = ByteString.CopyFromUtf8(to), Limit = 1 };
+        return session.CallAsync("get", o => session.Kv.RangeAsync(request, o).ResponseAsync, ct);
+    }
+
+    private Task<TxnResponse> PutIfAsync(string key, LeaseAttributes value, long leaseId, Compare guard, CancellationToken ct) =>
+        PutIfAsync(key, value, leaseId, [guard], ct);
+
+    private Task<TxnResponse> PutIfAsync(string key, LeaseAttributes value, long leaseId, Compare[] guards, CancellationToken ct)
     {
         ByteString keyBytes = ByteString.CopyFromUtf8(key);
         var txn = new TxnRequest();
-        txn.Compare.Add(guard);
+        txn.Compare.Add(guards);
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = keyBytes, Value = ByteString.CopyFromUtf8(value.ToJson()), Lease = leaseId } });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = keyBytes } });
         return session.CallAsync("txn", o => session.Kv.TxnAsync(txn, o).ResponseAsync, ct);
@@ -474,6 +501,20 @@ public sealed class LeaseStore
         Result = Compare.Types.CompareResult.Equal,
         Version = 0,
     };
+
+    /// <summary>
+    /// No key holds <paramref name="subnet"/>'s IPv4 subnet: neither the IPv4-only key nor any dual-stack key that starts
+    /// with it (etcd compares every key in a range; an empty range passes <c>version == 0</c>). The key itself is among
+    /// them, so this is also flannel's create guard. The IPv6 half sits at the end of the key, where no range reaches:
+    /// <see cref="EarlierIPv6HolderAsync"/> settles that after the create.
+    /// </summary>
+    private Compare[] IPv4IsFree(SubnetKey subnet)
+    {
+        IPv4HolderKeys holders = subnet.IPv4Holders(session.Prefix);
+        Compare dualStack = KeyIsAbsent(holders.DualStackFrom);
+        dualStack.RangeEnd = ByteString.CopyFromUtf8(holders.DualStackTo);
+        return [KeyIsAbsent(holders.IPv4Only), dualStack];
+    }
 
     private static Compare ModRevisionIs(string key, long revision) => new()
     {
@@ -518,6 +559,10 @@ public sealed class LeaseStore
 
     internal sealed record Listing(IReadOnlyList<LeaseEntry> Entries, long Revision, IReadOnlyList<SkippedEntry> Skipped)
     {
+        /// <summary>The subnets of skipped entries whose key is a lease key (their value is what could not be read).</summary>
+        public IReadOnlyCollection<SubnetKey> UnreadableSubnets(string prefix) =>
+            [.. Skipped.Select(s => SubnetKey.TryParseEtcdKey(prefix, s.Key, out SubnetKey subnet, out _) ? subnet : (SubnetKey?)null).OfType<SubnetKey>()];
+
         public LeaseEntry? Find(SubnetKey subnet)
         {
             foreach (LeaseEntry entry in Entries)
@@ -554,7 +599,7 @@ internal static partial class LeaseStoreLog
     [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "another node created a lease with the same IPv6 subnet first ({Holder}); giving up {Subnet}")]
     public static partial void IPv6RaceLost(this ILogger logger, SubnetKey subnet, SubnetKey holder);
 
-    [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "node {Owner} gets no subnet: {Reason}")]
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Debug, Message = "node {Owner} gets no subnet: {Reason}")]
     public static partial void OutOfSubnets(this ILogger logger, string owner, string reason);
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Information, Message = "renewed lease {Subnet}: etcd lease {LeaseId:x} until {Expiration:u}")]

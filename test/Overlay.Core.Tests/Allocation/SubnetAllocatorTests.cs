@@ -20,6 +20,29 @@ public class SubnetAllocatorTests
         SubnetAllocator.Decide(config ?? Config, leases, Self, previous, new Random(seed));
 
     [Test]
+    public void A_subnet_under_a_key_with_an_unreadable_value_is_never_picked()
+    {
+        NetworkConfig three = NetworkConfigParser.Parse("{\"Network\":\"198.18.0.0/16\",\"SubnetMax\":\"198.18.3.0\",\"Backend\":{\"Type\":\"vxlan\"}}");
+        SubnetKey[] unreadable = [SubnetKey.Parse("198.18.1.0-24"), SubnetKey.Parse("198.18.3.0-24&2001:db8:1:3::-64")];
+
+        IEnumerable<SubnetKey?> picks = Enumerable.Range(0, 50).Select(seed =>
+            SubnetAllocator.Decide(three, [], Self, null, new Random(seed), unreadable).Subnet);
+
+        Assert.That(picks, Is.All.EqualTo(SubnetKey.Parse("198.18.2.0-24")));
+    }
+
+    [Test]
+    public void The_previous_subnet_is_not_reused_when_a_key_with_an_unreadable_value_holds_it()
+    {
+        SubnetKey previous = SubnetKey.Parse("198.18.5.0-24");
+
+        AllocationDecision decision = SubnetAllocator.Decide(Config, [], Self, previous, new Random(1), [previous]);
+
+        Assert.That(decision.Outcome, Is.EqualTo(AllocationOutcome.PickFree));
+        Assert.That(decision.Subnet, Is.Not.EqualTo(previous));
+    }
+
+    [Test]
     public void A_lease_with_this_nodes_owner_id_is_reused()
     {
         Lease own = LeaseOf("198.18.7.0-24", "192.0.2.99", owner: "node-a");

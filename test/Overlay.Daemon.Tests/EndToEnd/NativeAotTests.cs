@@ -55,7 +55,7 @@ public class NativeAotTests
     }
 
     /// <summary>The published binary; without OVERLAY_AOT_OVERLAYD the test is skipped, and fails under CI=true.</summary>
-    private static string NativeBinary()
+    internal static string NativeBinary()
     {
         string? binary = Environment.GetEnvironmentVariable(BinaryVariable);
         if (string.IsNullOrEmpty(binary))
