@@ -25,11 +25,11 @@ public class CoreFuzzTests
 
     [Test]
     public void Mutated_lease_values_are_refused_with_a_reason_or_read_back_equal() =>
-        AssertClean(CoreFuzzTargets.LeaseValues, seed: 1402, iterations: 15_000);
+        AssertClean(CoreFuzzTargets.LeaseValues, seed: 1402, iterations: 10_000);
 
     [Test]
     public void Mutated_network_configs_are_refused_with_errors_or_hold_their_invariants() =>
-        AssertClean(CoreFuzzTargets.NetworkConfigs, seed: 1403, iterations: 12_000);
+        AssertClean(CoreFuzzTargets.NetworkConfigs, seed: 1403, iterations: 8_000);
 
     [Test]
     public void Mutated_subnet_env_files_give_a_valid_previous_subnet_or_none() =>
@@ -37,9 +37,9 @@ public class CoreFuzzTests
 
     [Test]
     public void Mutated_pod_records_are_refused_with_a_reason_or_written_back_the_same() =>
-        AssertClean(CoreFuzzTargets.PodRecords, seed: 1405, iterations: 12_000);
+        AssertClean(CoreFuzzTargets.PodRecords, seed: 1405, iterations: 8_000);
 
     [Test]
     public void Mutated_service_records_are_refused_with_a_reason_or_written_back_the_same() =>
-        AssertClean(CoreFuzzTargets.ServiceRecords, seed: 1406, iterations: 12_000);
+        AssertClean(CoreFuzzTargets.ServiceRecords, seed: 1406, iterations: 8_000);
 }

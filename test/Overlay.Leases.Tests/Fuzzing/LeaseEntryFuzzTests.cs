@@ -13,7 +13,7 @@ public class LeaseEntryFuzzTests
     [Test]
     public void Raw_etcd_entries_are_leases_or_skipped_with_a_reason_never_an_exception()
     {
-        FuzzReport report = FuzzCampaign.Run(LeaseEntryFuzzTarget.Entries, seed: 1407, iterations: 20_000);
+        FuzzReport report = FuzzCampaign.Run(LeaseEntryFuzzTarget.Entries, seed: 1407, iterations: 10_000);
         TestContext.Out.WriteLine(report);
 
         Assert.That(report.Findings, Is.Empty, report.ToString());

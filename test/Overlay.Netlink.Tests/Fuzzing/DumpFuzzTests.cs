@@ -19,7 +19,7 @@ public class DumpFuzzTests
     [Test]
     public void Mutated_dumps_decode_or_raise_only_parse_errors()
     {
-        FuzzReport report = FuzzCampaign.Run(NetlinkFuzzTarget.Datagrams, seed: 1409, iterations: 40_000);
+        FuzzReport report = FuzzCampaign.Run(NetlinkFuzzTarget.Datagrams, seed: 1409, iterations: 25_000);
         TestContext.Out.WriteLine(report);
 
         Assert.That(report.Findings, Is.Empty, report.ToString());
