@@ -18,6 +18,7 @@ return command switch
     "servicemodel" => ServiceModelBenchmark.Run(rest),
     "dns" => await DnsBenchmark.Run(rest),
     "manynodes" => await ManyNodesBenchmark.Run(rest),
+    "fuzz" => FuzzBenchmark.Run(rest),
     _ => Usage(),
 };
 
@@ -35,6 +36,7 @@ static int Usage()
                Overlay.Benchmarks services [--services 10000] [--endpoints 3] [--peers 5000] [--trials 100] [--requests 2000] [--settle 20] [--skip-kubeproxy] [--shape-rounds 3] [--log] [--overlayd PATH]...
                Overlay.Benchmarks dns [--services 10000] [--seconds 10] [--clients 4] [--outstanding 100] [--latency-qps 2000,10000] [--settle 10] [--rounds 1] [--targets dnsmasq,overlayd] [--overlayd PATH]...
                Overlay.Benchmarks manynodes [--nodes 64] [--rounds 3] [--overlayd PATH]...
+               Overlay.Benchmarks fuzz [--target lease|config|subnetenv|records|cni|netlink|all] [--seconds 300] [--seed 1]
         --overlayd: overlayd.dll (run with dotnet) or a native overlayd; default: the overlayd.dll beside this program.
         --log: print overlayd's output after the convergence trials (its "reconciled" lines give the per-reconcile time).
         """);

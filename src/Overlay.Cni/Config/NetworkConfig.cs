@@ -64,6 +64,8 @@ public sealed record NetworkConfig
                 throw new CniException(CniErrorCode.DecodeFailure, "the network configuration on stdin is not a JSON object");
             }
 
+            RequireValidText(root);
+
             string cniVersion = OptionalString(root, "cniVersion") ?? "";
             if (!CniVersions.IsSupported(cniVersion))
             {
@@ -94,6 +96,49 @@ public sealed record NetworkConfig
 
     /// <summary>overlayd's <c>--pods-dir</c> has the same default, so the two meet without being told.</summary>
     public static string DefaultPodsDir(string subnetFile) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(subnetFile)) ?? "/", "pods");
+
+    /// <summary>
+    /// JsonDocument takes an unpaired surrogate escape ("\ud800") but throws InvalidOperationException when the
+    /// string or member name holding it is read. Every element handed on (args, delegate, ipam, prevResult, ...)
+    /// comes from this document, so one walk here keeps that out of every later reader.
+    /// </summary>
+    private static void RequireValidText(JsonElement root)
+    {
+        try
+        {
+            Walk(root);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CniException(CniErrorCode.DecodeFailure,
+                "the network configuration on stdin holds a string that is not valid Unicode (an unpaired \\uD800-\\uDFFF escape)", e.Message);
+        }
+
+        static void Walk(JsonElement element)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (JsonProperty property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        Walk(property.Value);
+                    }
+
+                    break;
+                case JsonValueKind.Array:
+                    foreach (JsonElement item in element.EnumerateArray())
+                    {
+                        Walk(item);
+                    }
+
+                    break;
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    break;
+            }
+        }
+    }
 
     private static string? NonEmpty(JsonElement root, string name) => OptionalString(root, name) is { Length: > 0 } value ? value : null;
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Overlay.Cni.Protocol;
@@ -47,7 +46,7 @@ public sealed record NodeSubnet(IPNetwork Network, IPNetwork Subnet, int Mtu, bo
         IPNetwork network = Cidr(path, values, SubnetEnv.NetworkKey, AddressFamily.InterNetwork);
         IPNetwork subnet = Cidr(path, values, SubnetEnv.SubnetKeyName, AddressFamily.InterNetwork);
         string mtuText = Value(path, values, SubnetEnv.MtuKey);
-        if (!int.TryParse(mtuText, NumberStyles.None, CultureInfo.InvariantCulture, out int mtu) || mtu is < 68 or > 65535)
+        if (!DecimalText.TryParse(mtuText, out int mtu) || mtu is < 68 or > 65535)
         {
             throw Invalid(path, SubnetEnv.MtuKey, mtuText, "an MTU (68..65535)");
         }
@@ -83,7 +82,7 @@ public sealed record NodeSubnet(IPNetwork Network, IPNetwork Subnet, int Mtu, bo
         if (slash <= 0
             || !IPAddressMath.TryParseAddress(text[..slash], out IPAddress? address)
             || address.AddressFamily != family
-            || !int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int length)
+            || !DecimalText.TryParse(text.AsSpan(slash + 1), out int length)
             || length > IPAddressMath.BitLength(family))
         {
             throw Invalid(path, key, text, family == AddressFamily.InterNetwork ? "an IPv4 address/length" : "an IPv6 address/length");

@@ -104,9 +104,10 @@ public sealed class PodFile(string podsDir, string dataDir)
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             // The delegate's result goes to the runtime as it is; a pod record needs addresses it cannot give.
+            // (InvalidOperationException: a string holding an unpaired surrogate escape such as "\ud800".)
         }
 
         return addresses;

@@ -111,7 +111,7 @@ public static class IPAddressMath
 
         string lengthText = text[(slash + 1)..];
         int bits = BitLength(address.AddressFamily);
-        if (!int.TryParse(lengthText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int length)
+        if (!Text.DecimalText.TryParse(lengthText, out int length)
             || length > bits)
         {
             error = $"'{lengthText}' is not a prefix length (0..{bits})";

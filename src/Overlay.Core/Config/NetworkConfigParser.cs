@@ -57,8 +57,16 @@ public static class NetworkConfigParser
                 return false;
             }
 
-            var root = new Fields(document.RootElement, "", problems);
-            config = Build(root, problems);
+            try
+            {
+                var root = new Fields(document.RootElement, "", problems);
+                config = Build(root, problems);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument parses "\ud800" (a lone surrogate escape) but cannot make a string of it.
+                problems.Add(new("config", $"holds a name or string that is not valid Unicode ({e.Message}); remove the unpaired \\uD800-\\uDFFF escape"));
+            }
         }
 
         if (problems.Count > 0)
@@ -425,7 +433,7 @@ public static class NetworkConfigParser
 
     private static string Describe(JsonElement element) => element.ValueKind switch
     {
-        JsonValueKind.String => $"the string \"{element.GetString()}\"",
+        JsonValueKind.String => $"the string {element.GetRawText()}", // raw: GetString throws on a lone surrogate escape
         JsonValueKind.Number => $"the number {element.GetRawText()}",
         JsonValueKind.True or JsonValueKind.False => $"the boolean {element.GetRawText()}",
         JsonValueKind.Array => "an array",

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Overlay.Core.Addressing;
+using Overlay.Core.Text;
 
 namespace Overlay.Core.Leases;
 
@@ -131,7 +132,7 @@ public readonly record struct SubnetKey(IPNetwork IPv4, IPNetwork? IPv6)
 
         int bits = IPAddressMath.BitLength(family);
         if (lengthText.Length is 0 or > 3
-            || !int.TryParse(lengthText, NumberStyles.None, CultureInfo.InvariantCulture, out int length)
+            || !DecimalText.TryParse(lengthText, out int length)
             || length > bits
             || (lengthText.Length > 1 && lengthText[0] == '0'))
         {

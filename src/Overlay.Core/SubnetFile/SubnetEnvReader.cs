@@ -117,7 +117,7 @@ public static class SubnetEnvReader
         if (slash <= 0
             || !IPAddressMath.TryParseAddress(text[..slash], out IPAddress? address)
             || address.AddressFamily != family
-            || !int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int length)
+            || !Text.DecimalText.TryParse(text.AsSpan(slash + 1), out int length)
             || length > IPAddressMath.BitLength(family))
         {
             return false;

@@ -1,7 +1,8 @@
 using NUnit.Framework;
+using Overlay.Netlink.Tests.Wire;
 using Overlay.Netlink.Wire;
 
-namespace Overlay.Netlink.Tests.Wire;
+namespace Overlay.Netlink.Tests.Fuzzing;
 
 /// <summary>
 /// The reader and every decoder, fed truncated, mutated and random bytes, either decode or raise
