@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Overlay.Core.Text;
 using Overlay.Core.Addressing;
 using Overlay.Core.Leases;
 
@@ -49,7 +50,7 @@ internal readonly record struct SubnetArgument(SubnetKey Key, bool HasIPv6)
         }
 
         int bits = IPAddressMath.BitLength(family);
-        if (!int.TryParse(lengthText, NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length > bits)
+        if (!DecimalText.TryParse(lengthText, out int length) || length > bits)
         {
             throw Bad(text, $"'{lengthText}' is not a prefix length (0..{bits})");
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Overlay.Core.Text;
 
 namespace Overlay.Daemon.Dns;
 
@@ -167,5 +168,5 @@ public static class UpstreamResolvers
     }
 
     private static bool TryParsePort(string text, out int port) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 1 and <= 65535;
+        DecimalText.TryParse(text, out port) && port is >= 1 and <= 65535;
 }

@@ -405,7 +405,7 @@ public static class DaemonFlags
 
     private static int Integer(string value, string flag, int min, int max)
     {
-        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number < min || number > max)
+        if (!DecimalText.TryParse(value, out int number) || number < min || number > max)
         {
             throw new UsageException($"flag --{flag}: '{value}' is not valid; give a whole number from {min} to {max}");
         }
