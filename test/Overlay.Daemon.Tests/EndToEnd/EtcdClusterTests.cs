@@ -195,7 +195,7 @@ public partial class EtcdClusterTests : PodClusterFixture
     private static string Connections(IEnumerable<ClusterNode> nodes) =>
         string.Join("\n", nodes.Select(n => $"{n.Name}: {string.Join(" ", EstablishedToEtcd().Matches(n.Ns.Exec("ss", "-tn", "state", "established").StdOut).Select(m => m.Value))}"));
 
-    [GeneratedRegex(@"192\.0\.2\.\d+:2379")]
+    [GeneratedRegex(@"192\.0\.2\.\d+\]?:2379")]
     private static partial Regex EstablishedToEtcd();
 
     /// <summary>What one ping from a pod to the next node's pod counted.</summary>
