@@ -34,6 +34,13 @@ public sealed class OverlayClusterOptions
     /// e.g. "nameserver 192.0.2.1\n" for a <see cref="Dnsmasq"/> in the switch; null: the nodes read the host's.
     /// </summary>
     public string? NodeResolvConf { get; init; }
+
+    /// <summary>
+    /// Serve etcd over TLS with these certificates and require client certificates (<c>--client-cert-auth</c>); every
+    /// overlayd gets <c>--etcd-cafile/--etcd-certfile/--etcd-keyfile</c>. The server certificate must name the switch:
+    /// <c>TestCertificates.Create(OverlayCluster.SwitchAddress)</c>.
+    /// </summary>
+    public TestCertificates? EtcdTls { get; init; }
 }
 
 /// <summary>
@@ -83,7 +90,7 @@ public sealed class OverlayCluster : IAsyncDisposable
             {
                 switchNs.AddAddress("br0", SwitchAddressV6 + "/64");
             }
-            cluster.Etcd = await EtcdServer.StartAsync(new EtcdServerOptions { Namespace = switchNs, ListenAddress = SwitchAddress }, ct);
+            cluster.Etcd = await EtcdServer.StartAsync(new EtcdServerOptions { Namespace = switchNs, ListenAddress = SwitchAddress, Tls = options.EtcdTls, ClientCertAuth = options.EtcdTls is not null }, ct);
             cluster.Etcd.Etcdctl("put", options.Prefix + "/config", options.NetworkConfig).EnsureSuccess();
             for (int i = 0; i < options.Nodes; i++)
             {
@@ -148,7 +155,7 @@ public sealed class OverlayCluster : IAsyncDisposable
     {
         List<string> args =
         [
-            "--etcd-endpoints", Etcd.Endpoint,
+            .. EtcdConnectionArgs,
             "--etcd-prefix", _options.Prefix,
             "--subnet-file", node.SubnetFile,
             "--healthz-ip", node.UnderlayAddress,
@@ -159,6 +166,11 @@ public sealed class OverlayCluster : IAsyncDisposable
         bool isDll = _options.Overlayd.EndsWith(".dll", StringComparison.Ordinal);
         return new ProcessStartInfo(isDll ? "dotnet" : _options.Overlayd, isDll ? [_options.Overlayd, .. args] : args);
     }
+
+    /// <summary>The flags that reach this cluster's etcd, for overlayd and overlayctl: the endpoint, and the TLS files if any.</summary>
+    public IReadOnlyList<string> EtcdConnectionArgs => _options.EtcdTls is { } tls
+        ? ["--etcd-endpoints", Etcd.Endpoint, "--etcd-cafile", tls.CaFile, "--etcd-certfile", tls.ClientCertFile, "--etcd-keyfile", tls.ClientKeyFile]
+        : ["--etcd-endpoints", Etcd.Endpoint];
 
     /// <summary>Every lease in etcd, as key → value JSON, read with etcdctl.</summary>
     public IReadOnlyDictionary<string, string> LeasesInEtcd()

@@ -103,7 +103,7 @@ public sealed partial class HealthServer : BackgroundService
         return path switch
         {
             "/healthz" => (200, "ok\n", "text/plain; charset=utf-8"),
-            "/readyz" => _status.IsReady ? (200, "ready\n", "text/plain; charset=utf-8") : (503, "not ready: waiting for the network config, a lease, the device or the subnet file\n", "text/plain; charset=utf-8"),
+            "/readyz" => _status.IsReady ? (200, "ready\n", "text/plain; charset=utf-8") : (503, $"not ready: {_status.Activity ?? "waiting for the network config, a lease, the device or the subnet file"}\n", "text/plain; charset=utf-8"),
             "/metrics" => (200, _status.RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8"),
             _ => (404, "not found: try /healthz, /readyz or /metrics\n", "text/plain; charset=utf-8"),
         };
