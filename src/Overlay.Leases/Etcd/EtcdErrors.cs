@@ -57,12 +57,18 @@ public static class EtcdErrors
             return ours.Message;
         }
 
-        // TLS 1.3: the client's certificate is checked after the client thinks the handshake is done, so a refusal
-        // arrives as the connection closing under HTTP/2's preface, which HttpClient reports as a disposed SslStream.
+        // etcd's alert, as OpenSSL words it ("error:0A000412:SSL routines::sslv3 alert bad certificate"), under
+        // whatever the handshake or the first read wrapped it in.
+        if (causes.Select(c => c.Message).FirstOrDefault(m => m.Contains("SSL routines::", StringComparison.Ordinal)) is { } alert)
+        {
+            return IsClientCertificateAlert(alert) ? ClientCertificateRefused : $"the TLS handshake with etcd failed ({alert.Trim().TrimEnd('.')}){TlsAlertHint(alert)}";
+        }
+
+        // TLS 1.3: the client's certificate is checked after the client thinks the handshake is done, so a refusal may
+        // also arrive as the connection closing under HTTP/2's preface, which HttpClient reports as a disposed SslStream.
         if (causes.OfType<ObjectDisposedException>().Any(e => e.ObjectName?.EndsWith("SslStream", StringComparison.Ordinal) == true))
         {
-            return "etcd closed the connection right after the TLS handshake: it refused this side's client certificate, or requires one; "
-                + "give --etcd-certfile and --etcd-keyfile with a certificate issued by the CA etcd trusts (its --trusted-ca-file)";
+            return ClientCertificateRefused;
         }
 
         Exception? handshake = causes.OfType<AuthenticationException>().FirstOrDefault<Exception>()
@@ -79,19 +85,23 @@ public static class EtcdErrors
         return $"the TLS handshake with etcd failed ({detail}){TlsAlertHint(detail)}";
     }
 
-    /// <summary>What a TLS alert from etcd (as OpenSSL words it) means for the files to give.</summary>
-    internal static string TlsAlertHint(string detail) => detail switch
-    {
-        _ when detail.Contains("certificate required", StringComparison.OrdinalIgnoreCase) =>
-            "; etcd requires a client certificate: give --etcd-certfile and --etcd-keyfile",
-        _ when detail.Contains("unknown ca", StringComparison.OrdinalIgnoreCase) || detail.Contains("bad certificate", StringComparison.OrdinalIgnoreCase)
-            || detail.Contains("certificate unknown", StringComparison.OrdinalIgnoreCase) || detail.Contains("certificate expired", StringComparison.OrdinalIgnoreCase) =>
-            "; etcd refused the client certificate: give one (--etcd-certfile, --etcd-keyfile) issued by the CA etcd trusts (its --trusted-ca-file) and not expired",
-        _ when detail.Contains("wrong version number", StringComparison.OrdinalIgnoreCase) || detail.Contains("packet length too long", StringComparison.OrdinalIgnoreCase)
-            || detail.Contains("unexpected EOF", StringComparison.OrdinalIgnoreCase) =>
-            "; the endpoint does not answer in TLS: check that it is etcd's https:// client URL",
-        _ => "",
-    };
+    /// <summary>
+    /// One sentence whichever way the refusal arrived (an alert in the handshake or at the first read, or the
+    /// connection closed), so overlayd logs it once however the attempts fail.
+    /// </summary>
+    internal const string ClientCertificateRefused =
+        "etcd refused this side's client certificate, or requires one (a TLS alert or the connection closed after the handshake): "
+        + "give --etcd-certfile and --etcd-keyfile with a certificate issued by the CA etcd trusts (its --trusted-ca-file) and not expired";
+
+    private static bool IsClientCertificateAlert(string alert) =>
+        ((string[])["certificate required", "bad certificate", "unknown ca", "certificate unknown", "certificate expired", "unsupported certificate", "access denied"])
+            .Any(a => alert.Contains(a, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>What a failed handshake's words mean for the endpoint.</summary>
+    internal static string TlsAlertHint(string detail) =>
+        ((string[])["wrong version number", "packet length too long", "unexpected EOF", "record layer failure"]).Any(d => detail.Contains(d, StringComparison.OrdinalIgnoreCase))
+            ? "; the endpoint does not answer in TLS: check that it is etcd's https:// client URL"
+            : "";
 
     /// <summary>The exception and its causes: inner exceptions, and gRPC's debug exception.</summary>
     private static IEnumerable<Exception> Causes(Exception? exception)

@@ -69,7 +69,7 @@ public sealed class SecurityTests
 
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Err, Does.StartWith($"error: cannot reach etcd at {etcd.Endpoint}"));
-        Assert.That(result.Err, Does.Contain(" over TLS: etcd closed the connection right after the TLS handshake: it refused this side's client certificate, or requires one; give --etcd-certfile and --etcd-keyfile"));
+        Assert.That(result.Err, Does.Contain(" over TLS: etcd refused this side's client certificate, or requires one"));
     }
 
     [Test]

@@ -32,8 +32,19 @@ public sealed class EtcdTlsErrorsTests
             new ObjectDisposedException("System.Net.Security.SslStream"));
         var error = Unavailable(new HttpRequestException("An error occurred while sending the request.", closed));
 
-        Assert.That(EtcdErrors.TlsProblem(error), Does.StartWith("etcd closed the connection right after the TLS handshake: it refused this side's client certificate, or requires one")
-            .And.Contain("--etcd-certfile and --etcd-keyfile"));
+        Assert.That(EtcdErrors.TlsProblem(error), Is.EqualTo(EtcdErrors.ClientCertificateRefused));
+        Assert.That(EtcdErrors.ClientCertificateRefused, Does.StartWith("etcd refused this side's client certificate, or requires one").And.Contain("give --etcd-certfile and --etcd-keyfile"));
+    }
+
+    [Test]
+    public void Etcds_alert_at_the_first_read_is_the_same_refusal_of_the_client_certificate()
+    {
+        // Seen against etcd 3.4 without a client certificate: the alert came when HTTP/2 first read.
+        var alert = new IOException("The decryption operation failed, see inner exception.",
+            new InvalidOperationException("Decrypt failed with OpenSSL error - SSL_ERROR_SSL.", new InvalidOperationException("error:0A000412:SSL routines::sslv3 alert bad certificate")));
+        var error = Unavailable(new HttpRequestException(HttpRequestError.InvalidResponse, "An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.", alert));
+
+        Assert.That(EtcdErrors.TlsProblem(error), Is.EqualTo(EtcdErrors.ClientCertificateRefused));
     }
 
     [Test]
@@ -46,15 +57,25 @@ public sealed class EtcdTlsErrorsTests
             "the TLS handshake with etcd failed (Received an unexpected EOF or 0 bytes from the transport stream); the endpoint does not answer in TLS: check that it is etcd's https:// client URL"));
     }
 
-    [TestCase("SSL Handshake failed with OpenSSL error - SSL_ERROR_SSL. error:0A00045C:SSL routines::tlsv13 alert certificate required", "etcd requires a client certificate")]
-    [TestCase("SSL Handshake failed with OpenSSL error - SSL_ERROR_SSL. error:0A000412:SSL routines::sslv3 alert bad certificate", "etcd refused the client certificate")]
-    [TestCase("SSL Handshake failed with OpenSSL error - SSL_ERROR_SSL. error:0A00010B:SSL routines::wrong version number", "does not answer in TLS")]
-    public void A_TLS_alert_from_etcd_is_explained(string openSsl, string hint)
+    [TestCase("error:0A00045C:SSL routines::tlsv13 alert certificate required")]
+    [TestCase("error:0A000412:SSL routines::sslv3 alert bad certificate")]
+    [TestCase("error:0A000418:SSL routines::tlsv1 alert unknown ca")]
+    public void A_TLS_alert_about_the_client_certificate_is_told_as_its_refusal(string openSsl)
     {
         var error = Unavailable(new HttpRequestException(HttpRequestError.SecureConnectionError, "The SSL connection could not be established, see inner exception.",
             new AuthenticationException("Authentication failed, see inner exception.", new InvalidOperationException(openSsl))));
 
-        Assert.That(EtcdErrors.TlsProblem(error), Does.StartWith("the TLS handshake with etcd failed (").And.Contain(openSsl).And.Contain(hint));
+        Assert.That(EtcdErrors.TlsProblem(error), Is.EqualTo(EtcdErrors.ClientCertificateRefused));
+    }
+
+    [Test]
+    public void Another_TLS_alert_is_given_with_its_words()
+    {
+        const string openSsl = "error:0A00010B:SSL routines::wrong version number";
+        var error = Unavailable(new HttpRequestException(HttpRequestError.SecureConnectionError, "The SSL connection could not be established, see inner exception.",
+            new AuthenticationException("Authentication failed, see inner exception.", new InvalidOperationException(openSsl))));
+
+        Assert.That(EtcdErrors.TlsProblem(error), Is.EqualTo($"the TLS handshake with etcd failed ({openSsl}); the endpoint does not answer in TLS: check that it is etcd's https:// client URL"));
     }
 
     [Test]
