@@ -27,6 +27,11 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>A new CA (another one is unrelated to it: nothing it signs is trusted by the first).</summary>
     public static CertificateAuthority Create(string commonName = "overlay-test-ca")
     {
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':').Any(folder => File.Exists(Path.Combine(folder, "openssl"))))
+        {
+            Requirement.Unmet("needs openssl to make certificates (Debian: apt-get install openssl; scripts/install-deps.sh installs it)");
+        }
+
         var authority = new CertificateAuthority(System.IO.Directory.CreateTempSubdirectory($"ovt-pki-{Environment.ProcessId}-").FullName);
         try
         {

@@ -144,6 +144,7 @@ public sealed class TlsClusterTests
             string readyz = HttpGet(node, "/readyz");
             Assert.That(readyz, Does.StartWith("HTTP/1.1 503").And.Contain("not ready: cannot read /coreos.com/network/config: etcd is unreachable (" + cases[i].Problem), cases[i].Name);
             Assert.That(node.ReadSubnetFile(), Is.Null);
+            await TestContext.Out.WriteLineAsync($"{cases[i].Name}:\n  {output.Split('\n').First(l => l.Contains(cases[i].Problem, StringComparison.Ordinal)).Trim()}\n  {readyz.Split("\r\n\r\n").Last().Trim()}");
         }
 
         // overlayctl, given the same material, stops at once with the same words (exit 1: the operation failed).
@@ -152,6 +153,7 @@ public sealed class TlsClusterTests
         for (int i = 0; i < cases.Length; i++)
         {
             string endpoint = cases[i].Flags.Contains("--etcd-endpoints") ? otherName : cluster.Etcd.Endpoint;
+            await TestContext.Out.WriteLineAsync($"{cases[i].Name}: exit {results[i].ExitCode}\n{results[i].StdErr}");
             Assert.That(results[i].ExitCode, Is.EqualTo(1), $"{cases[i].Name}: {results[i].StdErr}");
             Assert.That(results[i].StdErr, Does.StartWith($"error: cannot reach etcd at {endpoint} (endpoints from flag --etcd-endpoints) over TLS: {cases[i].Problem}"), cases[i].Name);
         }
