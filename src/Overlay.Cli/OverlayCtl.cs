@@ -99,6 +99,10 @@ public static class OverlayCtl
         {
             return Fail(stderr, e.Message);
         }
+        catch (Exception e) when (EtcdErrors.TlsProblem(e) is { } tls)
+        {
+            return Fail(stderr, $"cannot reach etcd at {string.Join(",", context.Connection.Options.Endpoints)} (endpoints from {context.Connection.EndpointsSource}) over TLS: {tls}");
+        }
         // A plain IOException is our own output failing (a closed pipe), not etcd: the last catch reports it.
         catch (Exception e) when (e is not IOException && EtcdErrors.IsTransient(e, ct))
         {

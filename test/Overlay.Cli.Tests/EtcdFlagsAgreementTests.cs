@@ -12,6 +12,11 @@ public sealed class EtcdFlagsAgreementTests
 {
     private static readonly string ExistingPem = Path.Combine(AppContext.BaseDirectory, "etcd-flags-agreement.pem");
 
+    // Real certificates, copied here from a CertificateAuthority before the tests: the contents are checked too.
+    private static readonly string ClientPem = Path.Combine(AppContext.BaseDirectory, "etcd-flags-agreement-client.pem");
+    private static readonly string ClientKeyPem = Path.Combine(AppContext.BaseDirectory, "etcd-flags-agreement-client-key.pem");
+    private static readonly string OtherKeyPem = Path.Combine(AppContext.BaseDirectory, "etcd-flags-agreement-other-key.pem");
+
     /// <summary>One bad setting: the arguments, the environment variables (NAME=value), the message both must print.</summary>
     public sealed record BadSetting(string Name, string[] Args, string[] Environment, string Message)
     {
@@ -45,6 +50,16 @@ public sealed class EtcdFlagsAgreementTests
             "flag --etcd-keyfile: file '/nonexistent/key.pem' does not exist; give the path of a PEM file");
         yield return new("TLS files with http endpoints", ["--etcd-cafile=" + ExistingPem], [],
             "TLS files were given but the endpoints (http://127.0.0.1:2379, from the default) use http://; use https:// endpoints");
+        yield return new("CA file that is not PEM", [https, "--etcd-cafile=" + ExistingPem], [],
+            $"flag --etcd-cafile: '{ExistingPem}' holds no PEM certificate (no -----BEGIN CERTIFICATE----- block); give the certificate of the CA that signed etcd's server certificates, in PEM form (-----BEGIN CERTIFICATE-----)");
+        yield return new("CA file that is not PEM, from FLANNELD_", [https], ["FLANNELD_ETCD_CAFILE=" + ExistingPem],
+            $"environment variable FLANNELD_ETCD_CAFILE: '{ExistingPem}' holds no PEM certificate (no -----BEGIN CERTIFICATE----- block); give the certificate of the CA that signed etcd's server certificates, in PEM form (-----BEGIN CERTIFICATE-----)");
+        yield return new("client certificate that is not PEM", [https, "--etcd-certfile=" + ExistingPem, "--etcd-keyfile=" + ClientKeyPem], [],
+            $"flag --etcd-certfile: '{ExistingPem}' holds no PEM certificate (no -----BEGIN CERTIFICATE----- block); give the client certificate in PEM form (-----BEGIN CERTIFICATE-----)");
+        yield return new("certificate given as the key", [https, "--etcd-certfile=" + ClientPem, "--etcd-keyfile=" + ClientPem], [],
+            $"flag --etcd-keyfile: '{ClientPem}' holds no PEM private key (no -----BEGIN PRIVATE KEY----- block); give the client certificate's private key in PEM form");
+        yield return new("key of another certificate", [https, "--etcd-certfile=" + ClientPem, "--etcd-keyfile=" + OtherKeyPem], [],
+            $"flag --etcd-keyfile: the key in '{OtherKeyPem}' does not belong to the certificate in '{ClientPem}' (flag --etcd-certfile): The provided key does not match the public key for this certificate; give the key the certificate was issued for");
         yield return new("user without password", ["--etcd-username=overlay"], [],
             "etcd user 'overlay' needs a password: pass --etcd-password or set OVERLAYD_ETCD_PASSWORD");
         yield return new("prefix from FLANNELD_ without a leading slash", [], ["FLANNELD_ETCD_PREFIX=coreos.com"],
@@ -56,10 +71,24 @@ public sealed class EtcdFlagsAgreementTests
     }
 
     [OneTimeSetUp]
-    public void WritePem() => File.WriteAllText(ExistingPem, "not read: only its existence is checked before connecting\n");
+    public void WritePem()
+    {
+        File.WriteAllText(ExistingPem, "not a PEM file: when another setting is wrong, only its existence is checked\n");
+        using CertificateAuthority authority = CertificateAuthority.Create();
+        CertificateFiles client = authority.IssueClient("overlay-client");
+        File.Copy(client.CertFile, ClientPem, overwrite: true);
+        File.Copy(client.KeyFile, ClientKeyPem, overwrite: true);
+        File.Copy(authority.IssueClient("someone-else").KeyFile, OtherKeyPem, overwrite: true);
+    }
 
     [OneTimeTearDown]
-    public void DeletePem() => File.Delete(ExistingPem);
+    public void DeletePem()
+    {
+        foreach (string file in new[] { ExistingPem, ClientPem, ClientKeyPem, OtherKeyPem })
+        {
+            File.Delete(file);
+        }
+    }
 
     [TestCaseSource(nameof(BadSettings))]
     public async Task Both_programs_refuse_a_bad_etcd_setting_with_the_same_message_and_exit_2(BadSetting setting)

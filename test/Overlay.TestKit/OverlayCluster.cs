@@ -41,6 +41,13 @@ public sealed class OverlayClusterOptions
     /// their endpoints.
     /// </summary>
     public int EtcdMembers { get; init; } = 1;
+
+    /// <summary>
+    /// Serve etcd over TLS with these certificates and require client certificates (<c>--client-cert-auth</c>); every
+    /// overlayd gets <c>--etcd-cafile/--etcd-certfile/--etcd-keyfile</c>. The server certificate must name the switch:
+    /// <c>TestCertificates.Create(OverlayCluster.SwitchAddress)</c>.
+    /// </summary>
+    public TestCertificates? EtcdTls { get; init; }
 }
 
 /// <summary>
@@ -104,7 +111,7 @@ public sealed class OverlayCluster : IAsyncDisposable
             }
             else
             {
-                cluster.Etcd = await EtcdServer.StartAsync(new EtcdServerOptions { Namespace = switchNs, ListenAddress = SwitchAddress }, ct);
+                cluster.Etcd = await EtcdServer.StartAsync(new EtcdServerOptions { Namespace = switchNs, ListenAddress = SwitchAddress, Tls = options.EtcdTls, ClientCertAuth = options.EtcdTls is not null }, ct);
             }
 
             cluster.Etcdctl("put", options.Prefix + "/config", options.NetworkConfig).EnsureSuccess();
@@ -171,7 +178,7 @@ public sealed class OverlayCluster : IAsyncDisposable
     {
         List<string> args =
         [
-            "--etcd-endpoints", EtcdEndpoints,
+            .. EtcdConnectionArgs,
             "--etcd-prefix", _options.Prefix,
             "--subnet-file", node.SubnetFile,
             "--healthz-ip", node.UnderlayAddress,
@@ -182,6 +189,11 @@ public sealed class OverlayCluster : IAsyncDisposable
         bool isDll = _options.Overlayd.EndsWith(".dll", StringComparison.Ordinal);
         return new ProcessStartInfo(isDll ? "dotnet" : _options.Overlayd, isDll ? [_options.Overlayd, .. args] : args);
     }
+
+    /// <summary>The flags that reach this cluster's etcd, for overlayd and overlayctl: the endpoint, and the TLS files if any.</summary>
+    public IReadOnlyList<string> EtcdConnectionArgs => _options.EtcdTls is { } tls
+        ? ["--etcd-endpoints", EtcdEndpoints, "--etcd-cafile", tls.CaFile, "--etcd-certfile", tls.ClientCertFile, "--etcd-keyfile", tls.ClientKeyFile]
+        : ["--etcd-endpoints", EtcdEndpoints];
 
     /// <summary>Every lease in etcd, as key → value JSON, read with etcdctl.</summary>
     public IReadOnlyDictionary<string, string> LeasesInEtcd()

@@ -28,6 +28,7 @@ public sealed class DaemonStatus
     private int _ready;
     private readonly Lock _etcdGate = new();
     private (DateTimeOffset Since, string Problem)? _etcdUnreachable;
+    private string? _activity;
 
     public DaemonStatus(TimeProvider time)
     {
@@ -41,6 +42,11 @@ public sealed class DaemonStatus
     public long Repairs => Interlocked.Read(ref _repairs);
 
     public void MarkReady() => Volatile.Write(ref _ready, 1);
+
+    /// <summary>What start-up is doing or waiting for (systemd's status line), for /readyz before ready.</summary>
+    public string? Activity => Volatile.Read(ref _activity);
+
+    public void SetActivity(string text) => Volatile.Write(ref _activity, text);
 
     public void SetPeers(int count, int skipped)
     {

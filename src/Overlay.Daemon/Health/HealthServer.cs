@@ -118,7 +118,7 @@ public sealed partial class HealthServer : BackgroundService
     {
         if (!_status.IsReady)
         {
-            return (503, "not ready: waiting for the network config, a lease, the device or the subnet file\n", "text/plain; charset=utf-8");
+            return (503, $"not ready: {_status.Activity ?? "waiting for the network config, a lease, the device or the subnet file"}\n", "text/plain; charset=utf-8");
         }
 
         if (_status.EtcdUnreachable is { } unreachable)

@@ -83,7 +83,11 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
     /// <summary>The own lease as the keeper holds it now (renewed, or moved after it was lost).</summary>
     private OwnLease Own => _keeper?.Current ?? _acquired ?? throw new InvalidOperationException("no lease acquired yet");
 
-    public void Status(string text) => _systemd.Status(text);
+    public void Status(string text)
+    {
+        _systemd.Status(text);
+        _status.SetActivity(text);
+    }
 
     public void ChooseUnderlay()
     {
@@ -98,7 +102,7 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
         _session ??= new EtcdSession(_options.Etcd, _loggers.CreateLogger<EtcdSession>(), _time);
         _status.ObserveEtcdFailures(() => _session.FailedCalls);
         _store ??= new LeaseStore(_session, LeaseOptions, _loggers.CreateLogger<LeaseStore>(), _time);
-        NetworkConfig config = await _store.WaitForConfigAsync(ct);
+        NetworkConfig config = await _store.WaitForConfigAsync(Status, ct);
         LogConfigLoaded(_logger, config.Network, config.SubnetLen, config.Backend.Vni, config.Backend.EffectivePort);
         _config = config;
     }

@@ -1,8 +1,10 @@
 using System.Reflection;
+using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Overlay.Daemon.Health;
 using Overlay.Daemon.Options;
+using Overlay.Leases.Etcd;
 
 namespace Overlay.Daemon.Hosting;
 
@@ -49,8 +51,11 @@ public sealed partial class OverlayNode : BackgroundService
         }
         catch (Exception e)
         {
-            LogFatal(_logger, e.Message);
-            _systemd.Status("failed: " + e.Message);
+            string reason = e is RpcException { StatusCode: StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.InvalidArgument }
+                ? $"etcd refused the request ({EtcdErrors.Describe(e)}); check --etcd-username and --etcd-password (or FLANNELD_ETCD_USERNAME / FLANNELD_ETCD_PASSWORD) and the user's permissions on {_options.Etcd.Prefix}"
+                : e.Message;
+            LogFatal(_logger, reason);
+            _systemd.Status("failed: " + reason);
             Environment.ExitCode = 1;
             _lifetime.StopApplication();
         }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Grpc.Core;
 using Polly.Timeout;
 
@@ -34,14 +35,111 @@ public static class EtcdErrors
         };
     }
 
-    /// <summary>One line: the gRPC status and detail, or the exception's type and message.</summary>
+    /// <summary>One line: the TLS problem (<see cref="TlsProblem"/>), the gRPC status and detail, or the exception's type and message.</summary>
     public static string Describe(Exception? exception) => exception switch
     {
         null => "no error",
+        _ when TlsProblem(exception) is { } tls => tls,
         RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
         TimeoutRejectedException timeout => $"timed out after {timeout.Timeout.TotalSeconds:0.#} s",
         _ => $"{exception.GetType().Name}: {exception.Message}",
     };
+
+    /// <summary>
+    /// The TLS failure under an etcd call's error, as a sentence with its fix, or null when there is none: this side's
+    /// refusal of etcd's certificate (<see cref="EtcdTlsException"/>), or etcd's refusal of the handshake (a TLS alert).
+    /// </summary>
+    public static string? TlsProblem(Exception? exception)
+    {
+        List<Exception> causes = Causes(exception).ToList();
+        if (causes.OfType<EtcdTlsException>().FirstOrDefault() is { } ours)
+        {
+            return ours.Message;
+        }
+
+        // etcd's alert, as OpenSSL words it ("error:0A000412:SSL routines::sslv3 alert bad certificate"), under
+        // whatever the handshake or the first read wrapped it in.
+        if (causes.Select(c => c.Message).FirstOrDefault(m => m.Contains("SSL routines::", StringComparison.Ordinal)) is { } alert)
+        {
+            return IsClientCertificateAlert(alert) ? ClientCertificateRefused : $"the TLS handshake with etcd failed ({alert.Trim().TrimEnd('.')}){TlsAlertHint(alert)}";
+        }
+
+        // TLS 1.3: the client's certificate is checked after the client thinks the handshake is done, so a refusal may
+        // also arrive as the connection closing under HTTP/2's preface, which HttpClient reports as a disposed SslStream.
+        if (causes.OfType<ObjectDisposedException>().Any(e => e.ObjectName?.EndsWith("SslStream", StringComparison.Ordinal) == true))
+        {
+            return ClientCertificateRefused;
+        }
+
+        Exception? handshake = causes.OfType<AuthenticationException>().FirstOrDefault<Exception>()
+            ?? causes.OfType<HttpRequestException>().FirstOrDefault(e => e.HttpRequestError == HttpRequestError.SecureConnectionError);
+        if (handshake is null)
+        {
+            return null;
+        }
+
+        string detail = string.Join(": ", Causes(handshake)
+            .Where(c => !c.Message.Contains("see inner exception", StringComparison.OrdinalIgnoreCase))
+            .Select(c => c.Message.Trim().TrimEnd('.'))
+            .Distinct());
+        return $"the TLS handshake with etcd failed ({detail}){TlsAlertHint(detail)}";
+    }
+
+    /// <summary>
+    /// One sentence whichever way the refusal arrived (an alert in the handshake or at the first read, or the
+    /// connection closed), so overlayd logs it once however the attempts fail.
+    /// </summary>
+    internal const string ClientCertificateRefused =
+        "etcd refused this side's client certificate, or requires one (a TLS alert or the connection closed after the handshake): "
+        + "give --etcd-certfile and --etcd-keyfile with a certificate issued by the CA etcd trusts (its --trusted-ca-file) and not expired";
+
+    private static bool IsClientCertificateAlert(string alert) =>
+        ((string[])["certificate required", "bad certificate", "unknown ca", "certificate unknown", "certificate expired", "unsupported certificate", "access denied"])
+            .Any(a => alert.Contains(a, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>What a failed handshake's words mean for the endpoint.</summary>
+    internal static string TlsAlertHint(string detail) =>
+        ((string[])["wrong version number", "packet length too long", "unexpected EOF", "record layer failure"]).Any(d => detail.Contains(d, StringComparison.OrdinalIgnoreCase))
+            ? "; the endpoint does not answer in TLS: check that it is etcd's https:// client URL"
+            : "";
+
+    /// <summary>The exception and its causes: inner exceptions, and gRPC's debug exception.</summary>
+    private static IEnumerable<Exception> Causes(Exception? exception)
+    {
+        var seen = new HashSet<Exception>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<Exception>();
+        if (exception is not null)
+        {
+            pending.Push(exception);
+        }
+
+        while (pending.Count > 0 && seen.Count < 32)
+        {
+            Exception current = pending.Pop();
+            if (!seen.Add(current))
+            {
+                continue;
+            }
+
+            yield return current;
+            if (current is AggregateException aggregate)
+            {
+                foreach (Exception inner in aggregate.InnerExceptions)
+                {
+                    pending.Push(inner);
+                }
+            }
+            else if (current.InnerException is { } inner)
+            {
+                pending.Push(inner);
+            }
+
+            if (current is RpcException { Status.DebugException: { } debug })
+            {
+                pending.Push(debug);
+            }
+        }
+    }
 
     private static bool HasIOCause(RpcException rpc)
     {

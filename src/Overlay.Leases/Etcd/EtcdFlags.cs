@@ -100,11 +100,14 @@ public static class EtcdFlags
 
     /// <summary>
     /// Checks the given values and builds the options. <paramref name="fileExists"/> answers for the TLS files
-    /// (<see cref="File.Exists(string)"/> unless given).
+    /// (<see cref="File.Exists(string)"/> unless given). With the real files (no <paramref name="fileExists"/>) and no
+    /// other problem, the TLS files are also read and checked (<see cref="EtcdTlsMaterial"/>): a CA file or certificate
+    /// that is not PEM, a key that is not the certificate's, a file that cannot be read.
     /// </summary>
     public static ResolvedEtcdFlags Validate(IReadOnlyDictionary<EtcdFlag, EtcdFlagValue> given, Func<string, bool>? fileExists = null)
     {
         ArgumentNullException.ThrowIfNull(given);
+        bool realFiles = fileExists is null;
         fileExists ??= File.Exists;
         var problems = new List<string>();
         var options = new EtcdOptions();
@@ -149,6 +152,11 @@ public static class EtcdFlags
         };
 
         problems.AddRange(CombinationProblems(options, endpointsSource, endpointsUsable));
+        if (realFiles && problems.Count == 0)
+        {
+            problems.AddRange(EtcdTlsMaterial.Read(options, flag => given[flag].Source).Problems);
+        }
+
         return new ResolvedEtcdFlags(problems.Count == 0 ? options : null, problems, endpointsSource);
 
         string? PemFile(EtcdFlag flag)

@@ -68,7 +68,13 @@ public sealed class LeaseStore
     /// Waits until the config is present and valid, retrying through etcd outages; each distinct problem is
     /// logged once, as one line.
     /// </summary>
-    public async Task<NetworkConfig> WaitForConfigAsync(CancellationToken ct)
+    public Task<NetworkConfig> WaitForConfigAsync(CancellationToken ct) => WaitForConfigAsync(null, ct);
+
+    /// <summary>
+    /// As <see cref="WaitForConfigAsync(CancellationToken)"/>, telling <paramref name="problemChanged"/> each new
+    /// problem (for /readyz and systemd's status line).
+    /// </summary>
+    public async Task<NetworkConfig> WaitForConfigAsync(Action<string>? problemChanged, CancellationToken ct)
     {
         // Start-up waits here: at most a second between attempts, so the node goes on as soon as etcd answers.
         var backoff = Backoff.ForLoops(time);
@@ -103,6 +109,7 @@ public sealed class LeaseStore
             {
                 logger.ConfigNotUsable(problem);
                 lastProblem = problem;
+                problemChanged?.Invoke(problem);
             }
             else
             {

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using Overlay.TestKit;
 
 namespace Overlay.Cli.Tests.Commands;
@@ -18,9 +21,11 @@ public sealed class SecurityTests
         {
             etcd.AttachLogIfFailed();
             await etcd.DisposeAsync();
+            etcd = null;
         }
 
         certificates?.Dispose();
+        certificates = null;
     }
 
     [Test]
@@ -64,7 +69,58 @@ public sealed class SecurityTests
 
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Err, Does.StartWith($"error: cannot reach etcd at {etcd.Endpoint}"));
-        Assert.That(result.Err, Does.Contain("--etcd-cafile/--etcd-certfile/--etcd-keyfile for TLS"));
+        Assert.That(result.Err, Does.Contain(" over TLS: etcd refused this side's client certificate, or requires one"));
+    }
+
+    [Test]
+    public async Task An_https_endpoint_only_ever_gets_TLS_handshakes_even_when_they_fail()
+    {
+        certificates = TestCertificates.Create();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var firstBytes = new ConcurrentQueue<int>();
+        using var stop = new CancellationTokenSource();
+        Task accepting = RecordFirstBytesAsync(listener, firstBytes, stop.Token);
+
+        CliResult result = await Cli.RunAsync(
+            ["leases", "list", "--etcd-endpoints", $"https://127.0.0.1:{port}", "--etcd-cafile", certificates.CaFile, "--command-timeout", "1s"],
+            new Dictionary<string, string?>(),
+            "");
+        await stop.CancelAsync();
+        await accepting;
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Err, Does.StartWith($"error: cannot reach etcd at https://127.0.0.1:{port} (endpoints from flag --etcd-endpoints) over TLS: the TLS handshake with etcd failed ("));
+        // A connection given up before its first byte (-1) sent nothing at all, plaintext least of all.
+        Assert.That(firstBytes.Where(b => b != -1), Is.Not.Empty.And.All.EqualTo(0x16),
+            $"every connection that sent something started with a TLS handshake record, none with HTTP/2's plaintext preface ('P'): {string.Join(",", firstBytes)}");
+    }
+
+    /// <summary>Accepts connections until cancelled and records the first byte each sends (-1: none), then closes it.</summary>
+    private static async Task RecordFirstBytesAsync(TcpListener listener, ConcurrentQueue<int> firstBytes, CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                using TcpClient connection = await listener.AcceptTcpClientAsync(ct);
+                using var read = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                read.CancelAfter(TimeSpan.FromSeconds(2));
+                byte[] buffer = new byte[1];
+                try
+                {
+                    firstBytes.Enqueue(await connection.GetStream().ReadAsync(buffer, read.Token) == 1 ? buffer[0] : -1);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    firstBytes.Enqueue(-1);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 
     [Test]

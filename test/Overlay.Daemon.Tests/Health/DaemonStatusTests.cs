@@ -86,4 +86,16 @@ public class DaemonStatusTests
         Assert.That(server.Respond("GET /nope HTTP/1.1").Code, Is.EqualTo(404));
         Assert.That(server.Respond("POST /healthz HTTP/1.1").Code, Is.EqualTo(405));
     }
+
+    [Test]
+    public void Readyz_says_what_start_up_waits_for()
+    {
+        var status = new DaemonStatus(TimeProvider.System);
+        var server = new HealthServer(new DaemonOptions(), status, NullLogger<HealthServer>.Instance);
+        const string waiting = "cannot read /coreos.com/network/config: etcd is unreachable (etcd's certificate (CN=etcd) is not signed by the CA in '/etc/overlay/ca.pem')";
+
+        Assert.That(server.Respond("GET /readyz HTTP/1.1").Body, Is.EqualTo("not ready: waiting for the network config, a lease, the device or the subnet file\n"));
+        status.SetActivity(waiting);
+        Assert.That(server.Respond("GET /readyz HTTP/1.1"), Is.EqualTo((503, $"not ready: {waiting}\n", "text/plain; charset=utf-8")));
+    }
 }
