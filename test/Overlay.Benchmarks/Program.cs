@@ -17,6 +17,7 @@ return command switch
     "services" => await ServicesBenchmark.Run(rest),
     "servicemodel" => ServiceModelBenchmark.Run(rest),
     "dns" => await DnsBenchmark.Run(rest),
+    "soak" => await SoakBenchmark.Run(rest),
     _ => Usage(),
 };
 
@@ -33,6 +34,7 @@ static int Usage()
                Overlay.Benchmarks servicemodel [--services 10000] [--endpoints 3] [--changes 100]
                Overlay.Benchmarks services [--services 10000] [--endpoints 3] [--peers 5000] [--trials 100] [--requests 2000] [--settle 20] [--skip-kubeproxy] [--shape-rounds 3] [--log] [--overlayd PATH]...
                Overlay.Benchmarks dns [--services 10000] [--seconds 10] [--clients 4] [--outstanding 100] [--latency-qps 2000,10000] [--settle 10] [--rounds 1] [--targets dnsmasq,overlayd] [--overlayd PATH]...
+               Overlay.Benchmarks soak [--minutes 10] [--seed 14] [--nodes 3] [--overlayd PATH]...
         --overlayd: overlayd.dll (run with dotnet) or a native overlayd; default: the overlayd.dll beside this program.
         --log: print overlayd's output after the convergence trials (its "reconciled" lines give the per-reconcile time).
         """);
