@@ -20,6 +20,21 @@ public sealed class EtcdServerOptions
 
     /// <summary>Require client certificates signed by the test CA (only with Tls).</summary>
     public bool ClientCertAuth { get; init; }
+
+    /// <summary>etcd's --name: this member's name in its cluster.</summary>
+    public string Name { get; init; } = "ovt-etcd";
+
+    /// <summary>Serve clients on this port instead of a free one (both ports must be given, or neither).</summary>
+    public int? ClientPort { get; init; }
+
+    /// <summary>Talk to peers on this port instead of a free one.</summary>
+    public int? PeerPort { get; init; }
+
+    /// <summary>
+    /// etcd's --initial-cluster ("name=http://address:port,...") when this server is one member of a cluster
+    /// (<see cref="EtcdCluster"/>); null: this member alone. Its health check then waits for a quorum.
+    /// </summary>
+    public string? InitialCluster { get; init; }
 }
 
 /// <summary>
@@ -201,6 +216,12 @@ public sealed class EtcdServer : IAsyncDisposable
 
     private void PickPorts()
     {
+        if (options is { ClientPort: int fixedClient, PeerPort: int fixedPeer })
+        {
+            ClientPort = fixedClient;
+            PeerPort = fixedPeer;
+            return;
+        }
         if (options.Namespace is not null)
         {
             // The host cannot probe ports inside another namespace; a fresh namespace has nothing listening, and a
@@ -234,13 +255,13 @@ public sealed class EtcdServer : IAsyncDisposable
     {
         var args = new List<string>
         {
-            "--name", "ovt-etcd",
+            "--name", options.Name,
             "--data-dir", DataDir,
             "--listen-client-urls", Endpoint,
             "--advertise-client-urls", Endpoint,
             "--listen-peer-urls", PeerUrl,
             "--initial-advertise-peer-urls", PeerUrl,
-            "--initial-cluster", $"ovt-etcd={PeerUrl}",
+            "--initial-cluster", options.InitialCluster ?? $"{options.Name}={PeerUrl}",
             "--initial-cluster-state", "new",
             "--logger", "zap",
             "--log-outputs", "stderr",

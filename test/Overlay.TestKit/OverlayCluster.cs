@@ -34,6 +34,13 @@ public sealed class OverlayClusterOptions
     /// e.g. "nameserver 192.0.2.1\n" for a <see cref="Dnsmasq"/> in the switch; null: the nodes read the host's.
     /// </summary>
     public string? NodeResolvConf { get; init; }
+
+    /// <summary>
+    /// 1 (the default): one etcd in the switch, <see cref="OverlayCluster.Etcd"/>. More: an <see cref="TestKit.EtcdCluster"/> of
+    /// that many members plugged into the switch (<see cref="OverlayCluster.EtcdCluster"/>), and every overlayd given all
+    /// their endpoints.
+    /// </summary>
+    public int EtcdMembers { get; init; } = 1;
 }
 
 /// <summary>
@@ -62,7 +69,14 @@ public sealed class OverlayCluster : IAsyncDisposable
 
     public NetNs Switch { get; }
 
+    /// <summary>The etcd; with <see cref="OverlayClusterOptions.EtcdMembers"/> above 1, the first member's.</summary>
     public EtcdServer Etcd { get; private set; } = null!;
+
+    /// <summary>The etcd cluster when <see cref="OverlayClusterOptions.EtcdMembers"/> is above 1; else null.</summary>
+    public EtcdCluster? EtcdCluster { get; private set; }
+
+    /// <summary>What every overlayd gets as --etcd-endpoints: the one etcd's, or every member's.</summary>
+    public string EtcdEndpoints => EtcdCluster?.Endpoints ?? Etcd.Endpoint;
 
     public List<ClusterNode> Nodes { get; } = [];
 
@@ -83,8 +97,17 @@ public sealed class OverlayCluster : IAsyncDisposable
             {
                 switchNs.AddAddress("br0", SwitchAddressV6 + "/64");
             }
-            cluster.Etcd = await EtcdServer.StartAsync(new EtcdServerOptions { Namespace = switchNs, ListenAddress = SwitchAddress }, ct);
-            cluster.Etcd.Etcdctl("put", options.Prefix + "/config", options.NetworkConfig).EnsureSuccess();
+            if (options.EtcdMembers > 1)
+            {
+                cluster.EtcdCluster = await EtcdCluster.StartAsync(new EtcdClusterOptions { Lab = lab, Switch = switchNs, Members = options.EtcdMembers }, ct);
+                cluster.Etcd = cluster.EtcdCluster.Members[0].Server;
+            }
+            else
+            {
+                cluster.Etcd = await EtcdServer.StartAsync(new EtcdServerOptions { Namespace = switchNs, ListenAddress = SwitchAddress }, ct);
+            }
+
+            cluster.Etcdctl("put", options.Prefix + "/config", options.NetworkConfig).EnsureSuccess();
             for (int i = 0; i < options.Nodes; i++)
             {
                 ClusterNode node = cluster.AddNode();
@@ -148,7 +171,7 @@ public sealed class OverlayCluster : IAsyncDisposable
     {
         List<string> args =
         [
-            "--etcd-endpoints", Etcd.Endpoint,
+            "--etcd-endpoints", EtcdEndpoints,
             "--etcd-prefix", _options.Prefix,
             "--subnet-file", node.SubnetFile,
             "--healthz-ip", node.UnderlayAddress,
@@ -163,7 +186,7 @@ public sealed class OverlayCluster : IAsyncDisposable
     /// <summary>Every lease in etcd, as key → value JSON, read with etcdctl.</summary>
     public IReadOnlyDictionary<string, string> LeasesInEtcd()
     {
-        CommandResult result = Etcd.Etcdctl("get", "--prefix", _options.Prefix + "/subnets/", "-w", "json").EnsureSuccess();
+        CommandResult result = Etcdctl("get", "--prefix", _options.Prefix + "/subnets/", "-w", "json").EnsureSuccess();
         using var json = JsonDocument.Parse(result.StdOut);
         var leases = new Dictionary<string, string>(StringComparer.Ordinal);
         if (json.RootElement.TryGetProperty("kvs", out JsonElement kvs))
@@ -177,6 +200,9 @@ public sealed class OverlayCluster : IAsyncDisposable
         return leases;
     }
 
+    /// <summary>etcdctl against the etcd, or against every member of the etcd cluster (so it works with one member down).</summary>
+    public CommandResult Etcdctl(params string[] args) => EtcdCluster is { } members ? members.Etcdctl(args) : Etcd.Etcdctl(args);
+
     private static string Base64(string value) => System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(value));
 
     public async ValueTask DisposeAsync()
@@ -184,6 +210,11 @@ public sealed class OverlayCluster : IAsyncDisposable
         foreach (ClusterNode node in Nodes)
         {
             node.KillDaemon();
+        }
+
+        if (EtcdCluster is not null)
+        {
+            await EtcdCluster.DisposeAsync();
         }
 
         if (Etcd is not null)
@@ -214,7 +245,14 @@ public sealed class OverlayCluster : IAsyncDisposable
             TestContext.Out.WriteLine($"---- overlayd on {node.Name} ----\n{node.DaemonOutput}");
         }
 
-        Etcd?.AttachLogIfFailed();
+        if (EtcdCluster is not null)
+        {
+            EtcdCluster.AttachLogsIfFailed();
+        }
+        else
+        {
+            Etcd?.AttachLogIfFailed();
+        }
     }
 }
 

@@ -26,6 +26,8 @@ public sealed class DaemonStatus
     private long _registrySkipped;
     private long _serviceSyncTicks;
     private int _ready;
+    private readonly Lock _etcdGate = new();
+    private (DateTimeOffset Since, string Problem)? _etcdUnreachable;
 
     public DaemonStatus(TimeProvider time)
     {
@@ -57,6 +59,26 @@ public sealed class DaemonStatus
 
     /// <summary>Where the etcd session counts its failed attempts, for overlay_etcd_errors_total.</summary>
     public void ObserveEtcdFailures(Func<long> failures) => _etcdFailures = failures;
+
+    /// <summary>Since when and why etcd does not answer (null: it does), as the etcd probe last found.</summary>
+    public (DateTimeOffset Since, string Problem)? EtcdUnreachable
+    {
+        get
+        {
+            lock (_etcdGate)
+            {
+                return _etcdUnreachable;
+            }
+        }
+    }
+
+    public void SetEtcdUnreachable((DateTimeOffset Since, string Problem)? unreachable)
+    {
+        lock (_etcdGate)
+        {
+            _etcdUnreachable = unreachable;
+        }
+    }
 
     public void RecordReconcile(TimeSpan duration)
     {
@@ -104,6 +126,9 @@ public sealed class DaemonStatus
         Metric(text, "overlay_pod_files_skipped", "gauge", "Files of the pods folder skipped because they are not pod records.", Interlocked.Read(ref _podFilesSkipped));
         Metric(text, "overlay_repairs_total", "counter", "Kernel entries re-created or removed because the kernel differed from etcd.", Repairs);
         Metric(text, "overlay_etcd_errors_total", "counter", "Failed etcd calls (each retried).", _etcdFailures?.Invoke() ?? 0);
+        (DateTimeOffset Since, string Problem)? unreachable = EtcdUnreachable;
+        Metric(text, "overlay_etcd_reachable", "gauge", "1 while etcd answers a quorum read, 0 after two probes in a row got no answer (the data plane is kept).", unreachable is null ? 1 : 0);
+        Metric(text, "overlay_etcd_unreachable_seconds", "gauge", "Seconds since etcd stopped answering; 0 while it answers.", unreachable is { } u ? Math.Max(0, (_time.GetUtcNow() - u.Since).TotalSeconds) : 0);
         text.Append("# HELP overlay_reconcile_duration_seconds Time to compare the kernel with etcd and apply the difference.\n# TYPE overlay_reconcile_duration_seconds summary\n");
         text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_sum {TimeSpan.FromTicks(Interlocked.Read(ref _reconcileTicks)).TotalSeconds:R}\n");
         text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_count {Interlocked.Read(ref _reconciles)}\n");

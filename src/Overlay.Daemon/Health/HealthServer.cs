@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -103,10 +104,29 @@ public sealed partial class HealthServer : BackgroundService
         return path switch
         {
             "/healthz" => (200, "ok\n", "text/plain; charset=utf-8"),
-            "/readyz" => _status.IsReady ? (200, "ready\n", "text/plain; charset=utf-8") : (503, "not ready: waiting for the network config, a lease, the device or the subnet file\n", "text/plain; charset=utf-8"),
+            "/readyz" => Readiness(),
             "/metrics" => (200, _status.RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8"),
             _ => (404, "not found: try /healthz, /readyz or /metrics\n", "text/plain; charset=utf-8"),
         };
+    }
+
+    /// <summary>
+    /// 503 until the first reconcile; after it, 503 again while etcd does not answer (the kernel keeps what etcd last
+    /// said, but no change reaches this node), with since when and why.
+    /// </summary>
+    private (int Code, string Body, string ContentType) Readiness()
+    {
+        if (!_status.IsReady)
+        {
+            return (503, "not ready: waiting for the network config, a lease, the device or the subnet file\n", "text/plain; charset=utf-8");
+        }
+
+        if (_status.EtcdUnreachable is { } unreachable)
+        {
+            return (503, string.Create(CultureInfo.InvariantCulture, $"not ready: etcd is unreachable since {unreachable.Since:u} ({unreachable.Problem}); the data plane stays as etcd last described it\n"), "text/plain; charset=utf-8");
+        }
+
+        return (200, "ready\n", "text/plain; charset=utf-8");
     }
 
     [LoggerMessage(1018, LogLevel.Information, "health endpoint on http://{Address}:{Port}/ (/healthz, /readyz, /metrics)")]

@@ -192,6 +192,7 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
         Loop.Start(new TimerSource(Triggers.Resync, _options.ResyncInterval, _time));
         Loop.Start(new TimerSource(Triggers.Rules, RulesCheckInterval, _time));
         Loop.Start(new TimerSource(Triggers.Housekeeping, HealthComponent.HousekeepingInterval, _time));
+        Loop.Start(new EtcdProbeSource(_session!, _status, _logger, _time));
         if (SystemdNotify.WatchdogInterval() is { } watchdog)
         {
             Loop.Start(new TimerSource(Triggers.Watchdog, watchdog, _time));

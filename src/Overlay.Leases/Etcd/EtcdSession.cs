@@ -7,6 +7,7 @@ using Mvccpb;
 using Overlay.Core.Leases;
 using Polly;
 using Polly.Retry;
+using Polly.Timeout;
 
 namespace Overlay.Leases.Etcd;
 
@@ -25,10 +26,21 @@ public sealed class EtcdSession : IAsyncDisposable
     /// <summary>The longest wait between two attempts of one call: a node waiting for etcd tries at least every second.</summary>
     internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
 
-    private readonly EtcdClient client;
+    /// <summary>
+    /// Attempts in a row that got no answer within the call timeout before the connection is replaced by a new one.
+    /// A refused or reset connection fails at once; only a channel whose calls hang (a connection made while etcd was
+    /// starting and never served, a subchannel stuck connecting) keeps timing out, and a new channel does not inherit it.
+    /// </summary>
+    internal const int TimeoutsBeforeNewConnection = 2;
+
     private readonly ResiliencePipeline pipeline;
+    private readonly Lock renewal = new();
+    private EtcdClient client;
+    private dotnet_etcd.interfaces.IConnection connection;
     private int disposed;
     private long failedCalls;
+    private int timeoutsInARow;
+    private long connectionsReplaced;
 
     public EtcdSession(EtcdOptions options, ILogger<EtcdSession>? logger = null, TimeProvider? time = null)
     {
@@ -45,9 +57,8 @@ public sealed class EtcdSession : IAsyncDisposable
         SubnetsPrefix = SubnetKey.SubnetsPrefix(Prefix);
         ConfigKey = Prefix + "/config";
         client = EtcdClientFactory.Create(options);
-        pipeline = CreatePipeline(options, Logger, Time, CountFailure);
-
-        Connection = client.GetConnection();
+        connection = client.GetConnection();
+        pipeline = CreatePipeline(options, Logger, Time, CountFailure, this);
     }
 
     public EtcdOptions Options { get; }
@@ -69,7 +80,11 @@ public sealed class EtcdSession : IAsyncDisposable
 
     internal TimeProvider Time { get; }
 
-    internal dotnet_etcd.interfaces.IConnection Connection { get; }
+    /// <summary>The current connection: every call and every (re)opened watch takes it anew, so a replaced one is left behind.</summary>
+    internal dotnet_etcd.interfaces.IConnection Connection => Volatile.Read(ref connection);
+
+    /// <summary>How often the connection was replaced because its calls kept timing out.</summary>
+    public long ConnectionsReplaced => Interlocked.Read(ref connectionsReplaced);
 
     internal KV.KVClient Kv => Connection.KVClient;
 
@@ -84,7 +99,7 @@ public sealed class EtcdSession : IAsyncDisposable
         var context = ResilienceContextPool.Shared.Get(operation, ct);
         try
         {
-            return await pipeline.ExecuteAsync(
+            T result = await pipeline.ExecuteAsync(
                 static async (context, state) =>
                 {
                     // The deadline is a backstop; the pipeline's timeout cancels the attempt first.
@@ -95,11 +110,77 @@ public sealed class EtcdSession : IAsyncDisposable
                 },
                 context,
                 (Call: call, Timeout: Options.CallTimeout, Time)).ConfigureAwait(false);
+            Volatile.Write(ref timeoutsInARow, 0);
+            return result;
+        }
+        catch (Polly.Timeout.TimeoutRejectedException)
+        {
+            NoteTimeout();
+            throw;
         }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
         }
+    }
+
+    /// <summary>
+    /// Whether etcd answers now: one linearizable read (the config key's count, which needs a quorum, as etcdctl
+    /// endpoint health does), one attempt within the call timeout. Null when it answered, else what went wrong.
+    /// </summary>
+    public async Task<string?> ProbeAsync(CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Options.CallTimeout);
+        var request = new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8(ConfigKey), CountOnly = true };
+        try
+        {
+            await Kv.RangeAsync(request, new CallOptions(deadline: Time.GetUtcNow().UtcDateTime + Options.CallTimeout + TimeSpan.FromSeconds(1), cancellationToken: timeout.Token)).ResponseAsync.ConfigureAwait(false);
+            Volatile.Write(ref timeoutsInARow, 0);
+            return null;
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            CountFailure();
+            if (timeout.IsCancellationRequested)
+            {
+                NoteTimeout();
+                return $"no answer within {Options.CallTimeout.TotalSeconds:0.#} s";
+            }
+
+            return EtcdErrors.Describe(e);
+        }
+    }
+
+    /// <summary>An attempt got no answer in time; after <see cref="TimeoutsBeforeNewConnection"/> in a row the connection is replaced.</summary>
+    private void NoteTimeout()
+    {
+        if (Interlocked.Increment(ref timeoutsInARow) < TimeoutsBeforeNewConnection || Volatile.Read(ref disposed) != 0)
+        {
+            return;
+        }
+
+        EtcdClient old;
+        lock (renewal)
+        {
+            if (Volatile.Read(ref timeoutsInARow) < TimeoutsBeforeNewConnection)
+            {
+                return; // another caller renewed it meanwhile
+            }
+
+            old = client;
+            client = EtcdClientFactory.Create(Options);
+            Volatile.Write(ref connection, client.GetConnection());
+            Volatile.Write(ref timeoutsInARow, 0);
+            Interlocked.Increment(ref connectionsReplaced);
+        }
+
+        Logger.ConnectionReplaced(TimeoutsBeforeNewConnection, string.Join(",", Options.Endpoints));
+
+        // Calls still on the old channel end by their own timeout first; disposing it at once would fail them with
+        // ObjectDisposedException, which no loop takes for a transient failure.
+        _ = Task.Delay(Options.CallTimeout * 2, Time).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
     }
 
     /// <summary>Keys per page of <see cref="ListAsync"/>: thousands of values in one response would near gRPC's 4 MiB message limit.</summary>
@@ -158,13 +239,16 @@ public sealed class EtcdSession : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            client.Dispose();
+            lock (renewal)
+            {
+                client.Dispose();
+            }
         }
 
         return ValueTask.CompletedTask;
     }
 
-    private static ResiliencePipeline CreatePipeline(EtcdOptions options, ILogger logger, TimeProvider time, Action onFailure) =>
+    private static ResiliencePipeline CreatePipeline(EtcdOptions options, ILogger logger, TimeProvider time, Action onFailure, EtcdSession session) =>
         new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -177,6 +261,11 @@ public sealed class EtcdSession : IAsyncDisposable
                 OnRetry = args =>
                 {
                     onFailure();
+                    if (args.Outcome.Exception is TimeoutRejectedException)
+                    {
+                        session.NoteTimeout();
+                    }
+
                     if (logger.IsEnabled(LogLevel.Debug))
                     {
                         logger.EtcdCallRetrying(args.Context.OperationKey ?? "call", args.AttemptNumber + 1, args.RetryDelay, EtcdErrors.Describe(args.Outcome.Exception));
@@ -194,6 +283,9 @@ internal static partial class EtcdSessionLog
 {
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "etcd {Operation} failed ({Error}); retry {Attempt} in {Delay}")]
     public static partial void EtcdCallRetrying(this ILogger logger, string operation, int attempt, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "etcd gave no answer to {Count} attempts in a row; opening a new connection to {Endpoints}")]
+    public static partial void ConnectionReplaced(this ILogger logger, int count, string endpoints);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "listing {Prefix} again: its revision was compacted between two pages ({Detail})")]
     public static partial void ListRestarted(this ILogger logger, string prefix, string detail);
