@@ -17,6 +17,7 @@ internal static class SoakBenchmark
         int minutes = Option(args, "--minutes", 10);
         int seed = Option(args, "--seed", 14);
         int nodes = Option(args, "--nodes", 3);
+        int etcdMembers = Option(args, "--etcd-members", 3);
         if (!RequireRoot("soak"))
         {
             return 1;
@@ -26,7 +27,7 @@ internal static class SoakBenchmark
         foreach (string overlayd in OverlaydPaths(args))
         {
             string machineBefore = Machine();
-            await using OverlayCluster cluster = await ChaosSoak.StartClusterAsync(overlayd, nodes);
+            await using OverlayCluster cluster = await ChaosSoak.StartClusterAsync(overlayd, nodes, etcdMembers);
             ChaosSoakReport report = await ChaosSoak.RunAsync(cluster, new ChaosSoakOptions
             {
                 Duration = TimeSpan.FromMinutes(minutes),
@@ -34,7 +35,7 @@ internal static class SoakBenchmark
                 Progress = fault => Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {fault}"),
             });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"### soak: {Path.GetFileName(overlayd)}, {nodes} nodes, {minutes} min, seed {seed}; at the start {machineBefore}; at the end {Machine()}"));
+                $"### soak: {Path.GetFileName(overlayd)}, {nodes} nodes, etcd {(etcdMembers == 1 ? "single" : $"{etcdMembers} members")}, {minutes} min, seed {seed}; at the start {machineBefore}; at the end {Machine()}"));
             Console.WriteLine();
             Console.WriteLine(report.Table());
             IReadOnlyList<string> forbidden = report.ForbiddenLoss;

@@ -40,14 +40,15 @@ public static class ChaosSoak
 {
     /// <summary>
     /// A cluster ready for a soak: overlayd with <c>--ip-masq</c> (so there is an nftables table to flush), a pod on
-    /// every node, and every pod answering every other.
+    /// every node, and every pod answering every other; etcd a cluster of <paramref name="etcdMembers"/> (1: a single etcd).
     /// </summary>
-    public static async Task<OverlayCluster> StartClusterAsync(string overlayd, int nodes = 3, CancellationToken ct = default)
+    public static async Task<OverlayCluster> StartClusterAsync(string overlayd, int nodes = 3, int etcdMembers = 3, CancellationToken ct = default)
     {
         OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
         {
             Overlayd = overlayd,
             Nodes = nodes,
+            EtcdMembers = etcdMembers,
             DaemonArgs = ["--ip-masq", "--resync-interval", "30s"],
         }, ct).ConfigureAwait(false);
         try
@@ -152,26 +153,33 @@ public sealed record ChaosSoakReport(
     public IReadOnlyList<Probe> Baseline => Probes.Where(p => Faults.Count == 0 || p.SentAt < Faults[0].Started).ToList();
 
     /// <summary>
-    /// Echoes lost where loss is not allowed: anywhere except in an underlay-link fault's window while the link was down.
-    /// Each entry names the fault and the pair.
+    /// Every pair that lost echoes, per fault window (and before any fault: <see cref="LossRecord.Fault"/> null), split
+    /// into echoes sent while an underlay link was down (during an <see cref="FaultKind.UnderlayLinkDown"/>'s injection)
+    /// and the others.
     /// </summary>
-    public IReadOnlyList<string> ForbiddenLoss
+    public IReadOnlyList<LossRecord> Losses
     {
         get
         {
-            var lost = new List<string>();
-            lost.AddRange(Baseline.Where(p => !p.Answered).GroupBy(p => $"{p.From}->{p.To}").Select(g => $"before any fault: {g.Key} lost {g.Count()}"));
+            var losses = new List<LossRecord>();
+            losses.AddRange(Baseline.Where(p => !p.Answered).GroupBy(p => $"{p.From}->{p.To}").Select(g => new LossRecord(null, g.Key, 0, g.Count())));
             foreach ((InjectedFault fault, IReadOnlyList<Probe> probes) in Windows)
             {
-                IEnumerable<Probe> forbidden = probes.Where(p => !p.Answered
-                    && !(fault.Kind == FaultKind.UnderlayLinkDown && p.SentAt <= fault.Ended));
-                lost.AddRange(forbidden.GroupBy(p => $"{p.From}->{p.To}").Select(g => string.Create(CultureInfo.InvariantCulture,
-                    $"{fault.Kind} on {fault.Node} at {Stopwatch.GetElapsedTime(Faults[0].Started, fault.Started).TotalSeconds:F1} s: {g.Key} lost {g.Count()}")));
+                losses.AddRange(probes.Where(p => !p.Answered).GroupBy(p => $"{p.From}->{p.To}").Select(g =>
+                {
+                    int whileDown = g.Count(p => fault.Kind == FaultKind.UnderlayLinkDown && p.SentAt <= fault.Ended);
+                    return new LossRecord(fault, g.Key, whileDown, g.Count() - whileDown);
+                }));
             }
 
-            return lost;
+            return losses;
         }
     }
+
+    /// <summary>
+    /// The issue's rule: echoes lost anywhere except while an underlay link was down, one sentence per fault and pair.
+    /// </summary>
+    public IReadOnlyList<string> ForbiddenLoss => Losses.Where(l => l.LostOtherwise > 0).Select(l => l.ToString(Faults.Count > 0 ? Faults[0].Started : 0)).ToList();
 
     /// <summary>The per-fault-type table (markdown) and the summary lines under it.</summary>
     public string Table()
@@ -196,7 +204,7 @@ public sealed record ChaosSoakReport(
         text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"seed {Seed}, {Elapsed.TotalSeconds:F0} s, {Faults.Count} faults, {Probes.Count} echoes ({Probes.Count(p => !p.Answered)} lost); " +
-            $"end check {(EndDifferences.Count == 0 ? "passed" : "FAILED")} {EndCheckAfterLastFault.TotalMilliseconds:F0} ms after the last fault"));
+            $"end check: every kernel {(EndDifferences.Count == 0 ? "equals" : "does NOT equal")} etcd, read {EndCheckAfterLastFault.TotalMilliseconds:F0} ms after the last fault's injection ended (its repair wait and the pings' last replies included)"));
         foreach (string difference in EndDifferences)
         {
             text.AppendLine("  " + difference);
@@ -229,4 +237,13 @@ public sealed record ChaosSoakReport(
 
     private static string Percent(int part, int whole) =>
         whole == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{100.0 * part / whole:F2} %");
+}
+
+/// <summary>Echoes one pair lost in one fault's window (<paramref name="Fault"/> null: before any fault).</summary>
+public sealed record LossRecord(InjectedFault? Fault, string Pair, int LostWhileLinkDown, int LostOtherwise)
+{
+    public string ToString(long firstFaultStarted) => Fault is null
+        ? $"before any fault: {Pair} lost {LostOtherwise.ToString(CultureInfo.InvariantCulture)}"
+        : string.Create(CultureInfo.InvariantCulture,
+            $"{Fault.Kind} on {Fault.Node} at {Stopwatch.GetElapsedTime(firstFaultStarted, Fault.Started).TotalSeconds:F1} s: {Pair} lost {LostOtherwise}{(LostWhileLinkDown > 0 ? $" (and {LostWhileLinkDown} while the link was down)" : "")}");
 }

@@ -7,7 +7,7 @@ namespace Overlay.TestKit.Chaos;
 /// <summary>The faults a <see cref="FaultInjector"/> can inject, each as an operator meets it.</summary>
 public enum FaultKind
 {
-    /// <summary>etcd killed (SIGKILL) and started again on the same data.</summary>
+    /// <summary>etcd killed (SIGKILL) and started again on its data: one member, chosen at random, of an etcd cluster.</summary>
     EtcdRestart,
 
     /// <summary>A node's overlayd killed with SIGKILL and started again.</summary>
@@ -70,7 +70,7 @@ public sealed class FaultInjector(OverlayCluster cluster, Random random)
     /// <remarks>Generous: a restarted overlayd (dotnet) can take tens of seconds to be ready on a loaded machine.</remarks>
     public TimeSpan RepairBound { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Restarts etcd; set when the cluster's etcd is something else than <see cref="OverlayCluster.Etcd"/>.</summary>
+    /// <summary>Restarts etcd; null: the cluster's etcd, or a member of its <see cref="OverlayCluster.EtcdCluster"/>.</summary>
     public Func<Task<string>>? RestartEtcd { get; init; }
 
     public async Task<InjectedFault> InjectAsync(FaultKind kind, CancellationToken ct = default)
@@ -84,8 +84,8 @@ public sealed class FaultInjector(OverlayCluster cluster, Random random)
         switch (kind)
         {
             case FaultKind.EtcdRestart:
-                what = RestartEtcd is { } restart ? await restart().ConfigureAwait(false) : await RestartSingleEtcdAsync(ct).ConfigureAwait(false);
-                victim = "etcd";
+                what = RestartEtcd is { } restart ? await restart().ConfigureAwait(false) : await RestartEtcdAsync(ct).ConfigureAwait(false);
+                victim = cluster.EtcdCluster is null ? "etcd" : "etcd cluster";
                 break;
             case FaultKind.OverlaydKilled:
                 node.KillDaemon();
@@ -126,7 +126,7 @@ public sealed class FaultInjector(OverlayCluster cluster, Random random)
             case FaultKind.LeaseDeleted:
                 string key = node.LeaseKey;
                 string subnet = node.LeaseSubnet;
-                cluster.Etcd.Etcdctl("del", key).EnsureSuccess();
+                cluster.Etcdctl("del", key).EnsureSuccess();
                 what = $"etcdctl del {key}";
                 ownCheck = () => node.ReadSubnetFile() is not null && node.LeaseSubnet == subnet && cluster.LeasesInEtcd().ContainsKey(key);
                 break;
@@ -174,8 +174,16 @@ public sealed class FaultInjector(OverlayCluster cluster, Random random)
         return (kernelMatched, null);
     }
 
-    private async Task<string> RestartSingleEtcdAsync(CancellationToken ct)
+    private async Task<string> RestartEtcdAsync(CancellationToken ct)
     {
+        if (cluster.EtcdCluster is { } members)
+        {
+            EtcdMember member = members.Members[random.Next(members.Members.Count)];
+            await members.KillAsync(member).ConfigureAwait(false);
+            await members.RestartAsync(member, ct).ConfigureAwait(false);
+            return $"member {member.Name} SIGKILL, started again on its data";
+        }
+
         await cluster.Etcd.StopAsync().ConfigureAwait(false);
         await cluster.Etcd.StartAgainAsync(ct).ConfigureAwait(false);
         return "etcd SIGKILL, started again on its data";
