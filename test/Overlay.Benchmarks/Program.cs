@@ -19,6 +19,7 @@ return command switch
     "dns" => await DnsBenchmark.Run(rest),
     "manynodes" => await ManyNodesBenchmark.Run(rest),
     "fuzz" => FuzzBenchmark.Run(rest),
+    "soak" => await SoakBenchmark.Run(rest),
     _ => Usage(),
 };
 
@@ -37,6 +38,7 @@ static int Usage()
                Overlay.Benchmarks dns [--services 10000] [--seconds 10] [--clients 4] [--outstanding 100] [--latency-qps 2000,10000] [--settle 10] [--rounds 1] [--targets dnsmasq,overlayd] [--overlayd PATH]...
                Overlay.Benchmarks manynodes [--nodes 64] [--rounds 3] [--overlayd PATH]...
                Overlay.Benchmarks fuzz [--target lease|config|subnetenv|records|cni|netlink|all] [--seconds 300] [--seed 1]
+               Overlay.Benchmarks soak [--minutes 10] [--seed 14] [--nodes 3] [--etcd-members 3] [--overlayd PATH]...
         --overlayd: overlayd.dll (run with dotnet) or a native overlayd; default: the overlayd.dll beside this program.
         --log: print overlayd's output after the convergence trials (its "reconciled" lines give the per-reconcile time).
         """);
