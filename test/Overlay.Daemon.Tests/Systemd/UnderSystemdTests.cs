@@ -17,8 +17,8 @@ public partial class UnderSystemdTests
 {
     private const string Unit = "overlayd";
 
-    /// <summary>overlayd's status line once ready: "198.18.34.0/24: 1 peers, 0 repairs".</summary>
-    [GeneratedRegex(@"^198\.18\.\d+\.0/24: (?<peers>\d+) peers, \d+ repairs$")]
+    /// <summary>overlayd's status line once ready, its lease (as named in etcd) first: "198.18.34.0-24: 1 peers, 0 repairs".</summary>
+    [GeneratedRegex(@"^198\.18\.\d+\.0-24: (?<peers>\d+) peers, \d+ repairs$")]
     private static partial Regex ReadyStatus();
 
     private OverlayCluster _cluster = null!;
@@ -87,7 +87,7 @@ public partial class UnderSystemdTests
         _container.Systemctl("start", "--no-block", Unit).EnsureSuccess();
         var waiting = new List<UnitState>();
         Assert.That(Poll.Until(() => Record(waiting).StatusText.Contains("network config", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), Is.True,
-            $"overlayd should wait for the network config: {string.Join("; ", waiting)}");
+            $"overlayd should wait for the network config: {Describe(waiting)}");
         var clock = Stopwatch.StartNew();
         Poll.Until(() => Record(waiting).ActiveState != "activating" || clock.Elapsed > TimeSpan.FromSeconds(2));
 
@@ -119,19 +119,19 @@ public partial class UnderSystemdTests
         _container.Systemctl("start", "--no-block", Unit).EnsureSuccess();
         var history = new List<UnitState>();
         Assert.That(Poll.Until(() => Record(history).StatusText == "waiting for a valid network config in etcd", TimeSpan.FromSeconds(60)), Is.True,
-            string.Join("; ", history));
+            Describe(history));
         _cluster.Etcd.Etcdctl("put", _cluster.Prefix + "/config", "{\"Network\":\"198.18.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}").EnsureSuccess();
-        Assert.That(Poll.Until(() => PeersInStatus(Record(history)) == 1, TimeSpan.FromSeconds(60)), Is.True, string.Join("; ", history));
+        Assert.That(Poll.Until(() => PeersInStatus(Record(history)) == 1, TimeSpan.FromSeconds(60)), Is.True, Describe(history));
 
         // Another node joins, then leaves: the status line follows within a housekeeping tick or two.
         ClusterNode newcomer = _cluster.AddNode();
         try
         {
             newcomer.StartDaemon();
-            Assert.That(Poll.Until(() => PeersInStatus(Record(history)) == 2, TimeSpan.FromSeconds(60)), Is.True, string.Join("; ", history));
+            Assert.That(Poll.Until(() => PeersInStatus(Record(history)) == 2, TimeSpan.FromSeconds(60)), Is.True, Describe(history));
             newcomer.KillDaemon();
             _cluster.Etcd.Etcdctl("del", newcomer.LeaseKey).EnsureSuccess();
-            Assert.That(Poll.Until(() => PeersInStatus(Record(history)) == 1, TimeSpan.FromSeconds(60)), Is.True, string.Join("; ", history));
+            Assert.That(Poll.Until(() => PeersInStatus(Record(history)) == 1, TimeSpan.FromSeconds(60)), Is.True, Describe(history));
         }
         finally
         {
@@ -166,7 +166,7 @@ public partial class UnderSystemdTests
     {
         StartOverlayd();
         PodBehindTheSystemdNode();
-        string subnet = SystemdNode.LeaseSubnet;
+        string lease = SystemdNode.LeaseSubnet.Replace('/', '-');
         int before = _container.State(Unit).MainPid;
         Task<(int Sent, int Lost, string Output)> pings = PingDuring(Peer, SystemdNode, TimeSpan.FromSeconds(10));
 
@@ -178,8 +178,8 @@ public partial class UnderSystemdTests
         Assert.That(after.ActiveState, Is.EqualTo("active"), after.ToString());
         Assert.That(after.MainPid, Is.Not.EqualTo(before).And.Not.Zero, "a new overlayd");
         Assert.That(lost, Is.Zero, $"{lost} of {sent} pings lost across systemctl restart:\n{output}");
-        Assert.That(ReadyStatus().IsMatch(after.StatusText) && after.StatusText.StartsWith(subnet, StringComparison.Ordinal), Is.True,
-            $"the same subnet {subnet} after the restart: {after.StatusText}");
+        Assert.That(ReadyStatus().IsMatch(after.StatusText) && after.StatusText.StartsWith(lease + ":", StringComparison.Ordinal), Is.True,
+            $"the same lease {lease} after the restart: {after.StatusText}");
     }
 
     [Test]
@@ -227,8 +227,9 @@ public partial class UnderSystemdTests
         Assert.That(back, Is.True, $"after {clock.Elapsed}: {now}");
         Assert.That(now.Restarts, Is.EqualTo(before.Restarts + 1));
         Assert.That(ReadyStatus().IsMatch(now.StatusText), Is.True, now.StatusText);
-        Assert.That(_container.Journal(Unit), Does.Contain("Watchdog timeout"));
-        TestContext.Out.WriteLine($"frozen to ready again: {clock.Elapsed.TotalSeconds:F1} s (WatchdogSec=5s, RestartSec=2)");
+        string journal = _container.Journal(Unit);
+        Assert.That(journal, Does.Contain("Watchdog timeout"));
+        TestContext.Out.WriteLine($"frozen to ready again: {clock.Elapsed.TotalSeconds:F1} s (WatchdogSec=5s, RestartSec=2)\n{journal}");
     }
 
     /// <summary>Installs overlayd and starts it; `systemctl start` returns once overlayd sent READY=1.</summary>
@@ -261,6 +262,22 @@ public partial class UnderSystemdTests
         history.Add(state);
         return state;
     }
+
+    /// <summary>The states seen, each run of equal ones once with its count: "activating/start ... ×12; active/running ...".</summary>
+    private static string Describe(List<UnitState> history) =>
+        string.Join("; ", history.Aggregate(new List<(UnitState State, int Count)>(), (runs, s) =>
+        {
+            if (runs.Count > 0 && runs[^1].State == s)
+            {
+                runs[^1] = (s, runs[^1].Count + 1);
+            }
+            else
+            {
+                runs.Add((s, 1));
+            }
+
+            return runs;
+        }).Select(r => $"{r.State} ×{r.Count.ToString(CultureInfo.InvariantCulture)}"));
 
     private static int? PeersInStatus(UnitState state) =>
         ReadyStatus().Match(state.StatusText) is { Success: true } match ? int.Parse(match.Groups["peers"].Value, CultureInfo.InvariantCulture) : null;
