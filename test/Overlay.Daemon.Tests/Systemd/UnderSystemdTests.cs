@@ -162,24 +162,29 @@ public partial class UnderSystemdTests
     }
 
     [Test]
-    public async Task Restart_keeps_pods_talking_and_the_subnet()
+    public async Task Restart_keeps_pods_talking_and_the_lease()
     {
         StartOverlayd();
         PodBehindTheSystemdNode();
         string lease = SystemdNode.LeaseSubnet.Replace('/', '-');
         int before = _container.State(Unit).MainPid;
-        Task<(int Sent, int Lost, string Output)> pings = PingDuring(Peer, SystemdNode, TimeSpan.FromSeconds(10));
+        Process ping = Peer.Pod!.Start("ping", ["-n", "-i", "0.1", "-W", "1", SystemdNode.PodAddress]);
 
         await Task.Delay(TimeSpan.FromSeconds(1));
+        var clock = Stopwatch.StartNew();
         _container.Systemctl("restart", Unit).EnsureSuccess();
+        TimeSpan restart = clock.Elapsed;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        (int sent, int lost, string output) = StopPing(ping);
 
-        (int sent, int lost, string output) = await pings;
         UnitState after = _container.State(Unit);
         Assert.That(after.ActiveState, Is.EqualTo("active"), after.ToString());
         Assert.That(after.MainPid, Is.Not.EqualTo(before).And.Not.Zero, "a new overlayd");
+        Assert.That(sent, Is.GreaterThan(15), output);
         Assert.That(lost, Is.Zero, $"{lost} of {sent} pings lost across systemctl restart:\n{output}");
         Assert.That(ReadyStatus().IsMatch(after.StatusText) && after.StatusText.StartsWith(lease + ":", StringComparison.Ordinal), Is.True,
             $"the same lease {lease} after the restart: {after.StatusText}");
+        TestContext.Out.WriteLine($"systemctl restart took {restart.TotalSeconds:F1} s; {sent} pings, {lost} lost");
     }
 
     [Test]
@@ -213,10 +218,12 @@ public partial class UnderSystemdTests
     public void A_frozen_overlayd_is_killed_by_the_watchdog_restarted_and_ready_again()
     {
         StartOverlayd("[Service]\nWatchdogSec=5s\n");
+        PodBehindTheSystemdNode();
         UnitState before = _container.State(Unit);
 
         _container.Systemctl("kill", "--kill-whom=main", "--signal=SIGSTOP", Unit).EnsureSuccess();
         var clock = Stopwatch.StartNew();
+        Assert.That(Peer.Pod!.Ping(SystemdNode.PodAddress, count: 3), Is.True, "pods talk while overlayd is frozen");
         UnitState now = before;
         bool back = Poll.Until(() =>
         {
@@ -227,6 +234,7 @@ public partial class UnderSystemdTests
         Assert.That(back, Is.True, $"after {clock.Elapsed}: {now}");
         Assert.That(now.Restarts, Is.EqualTo(before.Restarts + 1));
         Assert.That(ReadyStatus().IsMatch(now.StatusText), Is.True, now.StatusText);
+        Assert.That(Peer.Pod!.Ping(SystemdNode.PodAddress, count: 3), Is.True, "pods talk after the watchdog's restart");
         string journal = _container.Journal(Unit);
         Assert.That(journal, Does.Contain("Watchdog timeout"));
         TestContext.Out.WriteLine($"frozen to ready again: {clock.Elapsed.TotalSeconds:F1} s (WatchdogSec=5s, RestartSec=2)\n{journal}");
@@ -286,16 +294,15 @@ public partial class UnderSystemdTests
     private bool PeerRouted() =>
         SystemdNode.Ns.Exec("ip", "route", "show", Peer.LeaseSubnet).StdOut.Contains("dev " + Kernel.Device, StringComparison.Ordinal);
 
-    /// <summary>Pings every 0.1 s from a's pod to b's pod for the given time; how many were sent and lost.</summary>
-    private static Task<(int Sent, int Lost, string Output)> PingDuring(ClusterNode a, ClusterNode b, TimeSpan duration)
+    /// <summary>Ends a running ping with SIGINT, as Ctrl+C would: how many it sent and how many were lost.</summary>
+    private static (int Sent, int Lost, string Output) StopPing(Process ping)
     {
-        int count = (int)(duration.TotalSeconds * 10);
-        return Task.Run(() =>
-        {
-            CommandResult result = a.Pod!.Exec("ping", "-i", "0.1", "-W", "1", "-c", count.ToString(CultureInfo.InvariantCulture), b.PodAddress);
-            Match match = Regex.Match(result.StdOut, @"(\d+) packets transmitted, (\d+) received");
-            int sent = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-            return (sent, sent - int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), result.StdOut);
-        });
+        Shell.Run("kill", "-INT", ping.Id.ToString(CultureInfo.InvariantCulture)).EnsureSuccess();
+        Assert.That(ping.WaitForExit(10_000) && ProcessOutput.WaitForEnd(ping, TimeSpan.FromSeconds(10)), Is.True, "ping did not end");
+        string output = ping.Output;
+        Match match = Regex.Match(output, @"(\d+) packets transmitted, (\d+) received");
+        Assert.That(match.Success, Is.True, output);
+        int sent = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        return (sent, sent - int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), output);
     }
 }
