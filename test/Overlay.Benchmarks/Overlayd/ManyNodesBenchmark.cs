@@ -84,20 +84,9 @@ internal static class ManyNodesBenchmark
 
         // The kernels, read independently: each must hold exactly the other leases' entries.
         IReadOnlyDictionary<string, string> leases = cluster.LeasesInEtcd();
-        var pending = nodes.ToDictionary(n => n, n => (string?)"not read yet");
-        bool programmed = Poll.Until(() =>
-        {
-            foreach (ClusterNode node in pending.Keys.ToList())
-            {
-                pending[node] = ManyNodes.Difference(node, ManyNodes.Expected(leases, node.LeaseSubnet));
-                if (pending[node] is null)
-                {
-                    pending.Remove(node);
-                }
-            }
-
-            return pending.Count == 0;
-        }, TimeSpan.FromSeconds(60));
+        IReadOnlyList<PeerLease> peers = KernelAgreement.Leases(cluster);
+        IReadOnlyList<string> differences = ["not read yet"];
+        bool programmed = Poll.Until(() => (differences = KernelAgreement.Differences(peers, nodes)).Count == 0, TimeSpan.FromSeconds(60));
         TimeSpan kernelsChecked = Stopwatch.GetElapsedTime(clock);
 
         double[] rss = [.. nodes.Where(n => !n.Daemon!.HasExited).Select(n => Memory(n.Daemon!.Id).Rss)];
@@ -132,7 +121,7 @@ internal static class ManyNodesBenchmark
 
         if (!programmed)
         {
-            wrong.Add("kernels not programmed: " + string.Join("; ", pending.Values.Take(5)));
+            wrong.Add("kernels not programmed: " + string.Join("; ", differences.Take(5)));
         }
 
         if (errors.Count > 0 || exits > 0)

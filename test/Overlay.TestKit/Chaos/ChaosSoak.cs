@@ -105,12 +105,12 @@ public static class ChaosSoak
 
         IReadOnlyList<Probe> probes = await pings.StopAsync().ConfigureAwait(false);
         long lastEnded = faults.Count > 0 ? faults[^1].Ended : started;
-        IReadOnlyList<string> endDifferences = LeaseSetCheck.Differences(cluster, cluster.Nodes);
+        IReadOnlyList<string> endDifferences = KernelAgreement.Differences(cluster, cluster.Nodes);
         var checkClock = Stopwatch.StartNew();
         while (endDifferences.Count > 0 && checkClock.Elapsed < options.EndCheckBound)
         {
             await Task.Delay(20, ct).ConfigureAwait(false);
-            endDifferences = LeaseSetCheck.Differences(cluster, cluster.Nodes);
+            endDifferences = KernelAgreement.Differences(cluster, cluster.Nodes);
         }
 
         return new ChaosSoakReport(options.Seed, Stopwatch.GetElapsedTime(started), faults, probes, endDifferences,

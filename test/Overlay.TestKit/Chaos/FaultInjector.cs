@@ -58,7 +58,7 @@ public sealed record InjectedFault(FaultKind Kind, string Node, string What, lon
 /// <summary>
 /// Injects one fault at a time into a running <see cref="OverlayCluster"/> (overlayd on every node, <c>--ip-masq</c> for
 /// the nftables fault) and waits until the cluster is whole again: every node's kernel equals etcd's lease set
-/// (<see cref="LeaseSetCheck"/>), every overlayd answers /readyz, and the fault's own check holds (the lease is back,
+/// (<see cref="KernelAgreement"/>), every overlayd answers /readyz, and the fault's own check holds (the lease is back,
 /// the nftables table holds its rules again). Victims are chosen with the given <see cref="Random"/>, so a seed replays a run.
 /// </summary>
 public sealed class FaultInjector(OverlayCluster cluster, Random random)
@@ -93,22 +93,22 @@ public sealed class FaultInjector(OverlayCluster cluster, Random random)
                 what = "SIGKILL, started again";
                 break;
             case FaultKind.RouteDeleted:
-                what = $"ip route del {peer.LeaseSubnet} dev {LeaseSetCheck.Device}";
-                node.Ns.ExecChecked("ip", "route", "del", peer.LeaseSubnet, "dev", LeaseSetCheck.Device);
+                what = $"ip route del {peer.LeaseSubnet} dev {KernelAgreement.Device}";
+                node.Ns.ExecChecked("ip", "route", "del", peer.LeaseSubnet, "dev", KernelAgreement.Device);
                 break;
             case FaultKind.NeighbourDeleted:
                 string gateway = peer.LeaseSubnet.Split('/')[0];
-                what = $"ip neigh del {gateway} dev {LeaseSetCheck.Device}";
-                node.Ns.ExecChecked("ip", "neigh", "del", gateway, "dev", LeaseSetCheck.Device);
+                what = $"ip neigh del {gateway} dev {KernelAgreement.Device}";
+                node.Ns.ExecChecked("ip", "neigh", "del", gateway, "dev", KernelAgreement.Device);
                 break;
             case FaultKind.FdbEntryDeleted:
-                string mac = LeaseSetCheck.Read(node.Ns).Fdb.First(f => f.EndsWith(" " + peer.UnderlayAddress, StringComparison.Ordinal)).Split(' ')[0];
-                what = $"bridge fdb del {mac} dev {LeaseSetCheck.Device} dst {peer.UnderlayAddress}";
-                node.Ns.ExecChecked("bridge", "fdb", "del", mac, "dev", LeaseSetCheck.Device, "dst", peer.UnderlayAddress);
+                string mac = KernelAgreement.Read(node.Ns).Fdb.First(f => f.EndsWith(" " + peer.UnderlayAddress, StringComparison.Ordinal)).Split(' ')[0];
+                what = $"bridge fdb del {mac} dev {KernelAgreement.Device} dst {peer.UnderlayAddress}";
+                node.Ns.ExecChecked("bridge", "fdb", "del", mac, "dev", KernelAgreement.Device, "dst", peer.UnderlayAddress);
                 break;
             case FaultKind.VxlanDeviceDeleted:
-                what = $"ip link del {LeaseSetCheck.Device}";
-                node.Ns.ExecChecked("ip", "link", "del", LeaseSetCheck.Device);
+                what = $"ip link del {KernelAgreement.Device}";
+                node.Ns.ExecChecked("ip", "link", "del", KernelAgreement.Device);
                 break;
             case FaultKind.NftTableFlushed:
                 what = "nft flush table ip overlay";
@@ -143,7 +143,7 @@ public sealed class FaultInjector(OverlayCluster cluster, Random random)
     /// Whether the cluster is whole: every node's kernel equals etcd's lease set and every overlayd is ready.
     /// Returns the differences (empty when whole).
     /// </summary>
-    public IReadOnlyList<string> Differences() => [.. DaemonDifferences(), .. LeaseSetCheck.Differences(cluster, cluster.Nodes)];
+    public IReadOnlyList<string> Differences() => [.. DaemonDifferences(), .. KernelAgreement.Differences(cluster, cluster.Nodes)];
 
     private List<string> DaemonDifferences()
     {
@@ -160,7 +160,7 @@ public sealed class FaultInjector(OverlayCluster cluster, Random random)
         long? kernelMatched = null;
         while (clock.Elapsed < RepairBound)
         {
-            bool kernel = LeaseSetCheck.Differences(cluster, cluster.Nodes).Count == 0;
+            bool kernel = KernelAgreement.Differences(cluster, cluster.Nodes).Count == 0;
             // The end of the reading, not its start: the time is an upper bound, never flattering.
             kernelMatched ??= kernel ? Stopwatch.GetTimestamp() : null;
             if (kernel && DaemonDifferences().Count == 0 && ownCheck())
