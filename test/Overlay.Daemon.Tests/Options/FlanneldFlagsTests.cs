@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Overlay.Daemon.Options;
 
 namespace Overlay.Daemon.Tests.Options;
@@ -6,6 +8,12 @@ namespace Overlay.Daemon.Tests.Options;
 public class FlanneldFlagsTests
 {
     private static readonly Dictionary<string, string?> NoEnvironment = [];
+
+    /// <summary>
+    /// A PEM file with a certificate and its key (written by <see cref="WritePem"/>): the TLS flags' files are read when
+    /// parsed, so each must hold what its flag needs. Declared first: the tables below use it in their initializers.
+    /// </summary>
+    private static readonly string Pem = Path.Combine(Path.GetTempPath(), "overlay-flanneld-flags-tests.pem");
 
     /// <summary>The etcd flags are checked together (TLS files exist and go with https://, a user has a password): what each needs beside it.</summary>
     private static readonly Dictionary<string, string[]> Companions = new(StringComparer.Ordinal)
@@ -16,9 +24,6 @@ public class FlanneldFlagsTests
         ["etcd-username"] = ["--etcd-password=secret"],
         ["etcd-password"] = ["--etcd-username=flannel"],
     };
-
-    /// <summary>A file that exists: the TLS flags' values are checked for existence only when parsed.</summary>
-    private const string Pem = "/etc/hostname";
 
     /// <summary>
     /// flanneld v0.22.x's flag set, read from its main.go (Go's flag package: flannel's own flags, then klog's -v,
@@ -71,6 +76,17 @@ public class FlanneldFlagsTests
     private static IEnumerable<TestCaseData> ImplementedFlags() =>
         FlanneldV022.Where(f => f.Handling == FlanneldFlagHandling.Implemented)
             .Select(f => new TestCaseData(f.Flag, f.Value).SetArgDisplayNames("--" + f.Flag));
+
+    [OneTimeSetUp]
+    public void WritePem()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=overlay-flags-test", key, HashAlgorithmName.SHA256);
+        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        string written = Pem + "." + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllText(written, certificate.ExportCertificatePem() + "\n" + key.ExportPkcs8PrivateKeyPem() + "\n");
+        File.Move(written, Pem, overwrite: true);
+    }
 
     private static DaemonOptions Parse(params string[] args) => DaemonFlags.Parse(args, NoEnvironment);
 
