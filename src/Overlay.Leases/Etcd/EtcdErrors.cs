@@ -66,7 +66,11 @@ public static class EtcdErrors
 
         // TLS 1.3: the client's certificate is checked after the client thinks the handshake is done, so a refusal may
         // also arrive as the connection closing under HTTP/2's preface, which HttpClient reports as a disposed SslStream.
-        if (causes.OfType<ObjectDisposedException>().Any(e => e.ObjectName?.EndsWith("SslStream", StringComparison.Ordinal) == true))
+        // Or as the first write failing under that preface: .NET's OpenSSL layer (an internal SslException, "Operation
+        // failed with error - 5", SSL_ERROR_SYSCALL) under "The encryption operation failed" (seen in CI against etcd 3.4).
+        if (causes.OfType<ObjectDisposedException>().Any(e => e.ObjectName?.EndsWith("SslStream", StringComparison.Ordinal) == true)
+            || (causes.Any(c => c is IOException && c.Message.Contains("HTTP/2 handshake", StringComparison.Ordinal))
+                && causes.Any(c => c is IOException && c.Message.StartsWith("The encryption operation failed", StringComparison.Ordinal))))
         {
             return ClientCertificateRefused;
         }

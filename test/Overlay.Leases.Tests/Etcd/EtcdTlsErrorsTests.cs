@@ -37,6 +37,28 @@ public sealed class EtcdTlsErrorsTests
     }
 
     [Test]
+    public void Etcd_closing_the_connection_under_the_first_write_is_the_same_refusal_of_the_client_certificate()
+    {
+        // Seen in CI against etcd 3.4 with a client certificate from another CA: the HTTP/2 preface's write failed.
+        var failedWrite = new IOException("The encryption operation failed, see inner exception.",
+            new InvalidOperationException("Operation failed with error - 5."));
+        var preface = new IOException("An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.", failedWrite);
+        var error = Unavailable(new HttpRequestException("An error occurred while sending the request.", preface));
+
+        Assert.That(EtcdErrors.TlsProblem(error), Is.EqualTo(EtcdErrors.ClientCertificateRefused));
+    }
+
+    [Test]
+    public void A_failed_write_outside_the_HTTP2_preface_is_not_called_a_certificate_refusal()
+    {
+        var failedWrite = new IOException("The encryption operation failed, see inner exception.",
+            new InvalidOperationException("Operation failed with error - 5."));
+        var error = Unavailable(new HttpRequestException("An error occurred while sending the request.", failedWrite));
+
+        Assert.That(EtcdErrors.TlsProblem(error), Is.Null);
+    }
+
+    [Test]
     public void Etcds_alert_at_the_first_read_is_the_same_refusal_of_the_client_certificate()
     {
         // Seen against etcd 3.4 without a client certificate: the alert came when HTTP/2 first read.
