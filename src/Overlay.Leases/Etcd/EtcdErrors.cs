@@ -90,6 +90,18 @@ public static class EtcdErrors
     }
 
     /// <summary>
+    /// <see cref="TlsProblem(Exception?)"/>, and for a caller that knows its endpoints are TLS (https://) also the bare form
+    /// of etcd's refusal of the client certificate: the HTTP/2 preface unanswered after the TLS handshake, with no cause
+    /// under it (seen in CI from overlayctl against etcd 3.4 without a client certificate). Over plaintext the same words
+    /// mean something else, hence the flag.
+    /// </summary>
+    public static string? TlsProblem(Exception? exception, bool overTls) =>
+        TlsProblem(exception)
+        ?? (overTls && Causes(exception).Any(c => c.Message.Contains("did not complete the HTTP/2 handshake", StringComparison.Ordinal))
+            ? ClientCertificateRefused
+            : null);
+
+    /// <summary>
     /// One sentence whichever way the refusal arrived (an alert in the handshake or at the first read, or the
     /// connection closed), so overlayd logs it once however the attempts fail.
     /// </summary>

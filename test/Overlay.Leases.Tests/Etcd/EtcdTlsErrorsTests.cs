@@ -49,6 +49,18 @@ public sealed class EtcdTlsErrorsTests
     }
 
     [Test]
+    public void An_unanswered_HTTP2_preface_is_the_refusal_of_the_client_certificate_only_over_TLS()
+    {
+        // Seen in CI from overlayctl against etcd 3.4 without a client certificate: no cause under the preface's failure.
+        var error = new RpcException(new Status(StatusCode.Internal, "Error starting gRPC call. HttpRequestException: An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.",
+            new HttpRequestException("An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.")));
+
+        Assert.That(EtcdErrors.TlsProblem(error, overTls: true), Is.EqualTo(EtcdErrors.ClientCertificateRefused));
+        Assert.That(EtcdErrors.TlsProblem(error, overTls: false), Is.Null);
+        Assert.That(EtcdErrors.TlsProblem(error), Is.Null);
+    }
+
+    [Test]
     public void A_failed_write_outside_the_HTTP2_preface_is_not_called_a_certificate_refusal()
     {
         var failedWrite = new IOException("The encryption operation failed, see inner exception.",
