@@ -70,6 +70,26 @@ public static class NetlinkFuzzTarget
         return mutator.Random.Next(10) == 0 ? dump : mutator.Mutate(dump, Splices, maxOperations: 6);
     }
 
+    /// <summary>Runs every decoder on one message, whatever its type (a fuzzed type may lie), and the error and done parsers on those types.</summary>
+    internal static void DecodeWithEveryDecoder(NetlinkMessage message)
+    {
+        _ = LinkMessages.Decode(message);
+        _ = AddressEntry.Decode(message);
+        _ = RouteEntry.Decode(message);
+        _ = NeighbourEntry.Decode(message);
+        _ = FdbEntry.Decode(message);
+        _ = NetlinkMonitor.Decode(message);
+        _ = ConntrackMessages.Decode(message);
+        if (message.Type == Nl.Error)
+        {
+            _ = NetlinkHandle.ParseErrorMessage(message, out _);
+        }
+        else if (message.Type == Nl.Done)
+        {
+            _ = NetlinkHandle.ParseDoneMessage(message, out _);
+        }
+    }
+
     /// <summary>Reads and decodes every message; accepted when all decoded, rejected on a parse error.</summary>
     public static FuzzVerdict Check(byte[] datagram)
     {
@@ -78,24 +98,7 @@ public static class NetlinkFuzzTarget
             var reader = new MessageReader(datagram);
             while (reader.TryRead(out NetlinkMessage message))
             {
-                switch (message.Type)
-                {
-                    case Nl.Error:
-                        _ = NetlinkHandle.ParseErrorMessage(message, out _);
-                        break;
-                    case Nl.Done:
-                        _ = NetlinkHandle.ParseDoneMessage(message, out _);
-                        break;
-                    default:
-                        _ = LinkMessages.Decode(message);
-                        _ = AddressEntry.Decode(message);
-                        _ = RouteEntry.Decode(message);
-                        _ = NeighbourEntry.Decode(message);
-                        _ = FdbEntry.Decode(message);
-                        _ = NetlinkMonitor.Decode(message);
-                        _ = ConntrackMessages.Decode(message);
-                        break;
-                }
+                DecodeWithEveryDecoder(message);
             }
 
             return FuzzVerdict.Accepted;

@@ -31,15 +31,7 @@ public class ReaderFuzzTests
         while (reader.TryRead(out NetlinkMessage message))
         {
             count++;
-            _ = LinkMessages.Decode(message);
-            _ = AddressEntry.Decode(message);
-            _ = RouteEntry.Decode(message);
-            _ = NeighbourEntry.Decode(message);
-            _ = FdbEntry.Decode(message);
-            _ = NetlinkMonitor.Decode(message);
-            _ = ConntrackMessages.Decode(message);
-            if (message.Type == Nl.Error) _ = NetlinkHandle.ParseErrorMessage(message, out _);
-            if (message.Type == Nl.Done) _ = NetlinkHandle.ParseDoneMessage(message, out _);
+            NetlinkFuzzTarget.DecodeWithEveryDecoder(message);
         }
         return count;
     }
