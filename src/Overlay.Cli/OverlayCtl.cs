@@ -99,7 +99,7 @@ public static class OverlayCtl
         {
             return Fail(stderr, e.Message);
         }
-        catch (Exception e) when (EtcdErrors.TlsProblem(e, context.Connection.Options.Endpoints.All(u => u.StartsWith("https://", StringComparison.OrdinalIgnoreCase))) is { } tls)
+        catch (Exception e) when (EtcdErrors.TlsProblem(e, context.Connection.Options.OverTls) is { } tls)
         {
             return Fail(stderr, $"cannot reach etcd at {string.Join(",", context.Connection.Options.Endpoints)} (endpoints from {context.Connection.EndpointsSource}) over TLS: {tls}");
         }

@@ -8,6 +8,9 @@ public sealed record EtcdOptions
 
     public string Prefix { get; init; } = "/coreos.com/network";
 
+    /// <summary>Every endpoint is dialled over TLS (https://): some of etcd's refusals then arrive without a TLS error under them.</summary>
+    public bool OverTls => Endpoints.Count > 0 && Endpoints.All(e => e.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>PEM file of the CA that signed the servers' certificates; with it, endpoints are dialled over TLS.</summary>
     public string? CaFile { get; init; }
 

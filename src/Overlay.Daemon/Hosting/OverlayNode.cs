@@ -52,7 +52,7 @@ public sealed partial class OverlayNode : BackgroundService
         catch (Exception e)
         {
             string reason = e is RpcException { StatusCode: StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.InvalidArgument }
-                ? $"etcd refused the request ({EtcdErrors.Describe(e)}); check --etcd-username and --etcd-password (or FLANNELD_ETCD_USERNAME / FLANNELD_ETCD_PASSWORD) and the user's permissions on {_options.Etcd.Prefix}"
+                ? $"etcd refused the request ({EtcdErrors.Describe(e, _options.Etcd.OverTls)}); check --etcd-username and --etcd-password (or FLANNELD_ETCD_USERNAME / FLANNELD_ETCD_PASSWORD) and the user's permissions on {_options.Etcd.Prefix}"
                 : e.Message;
             LogFatal(_logger, reason);
             _systemd.Status("failed: " + reason);

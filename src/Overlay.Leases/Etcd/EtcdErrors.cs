@@ -36,10 +36,16 @@ public static class EtcdErrors
     }
 
     /// <summary>One line: the TLS problem (<see cref="TlsProblem"/>), the gRPC status and detail, or the exception's type and message.</summary>
-    public static string Describe(Exception? exception) => exception switch
+    public static string Describe(Exception? exception) => Describe(exception, overTls: false);
+
+    /// <summary>
+    /// <see cref="Describe(Exception?)"/> for a caller that knows whether its endpoints are TLS (<see cref="EtcdOptions.OverTls"/>),
+    /// so the bare form of etcd's refusal of the client certificate is named as that (<see cref="TlsProblem(Exception?, bool)"/>).
+    /// </summary>
+    public static string Describe(Exception? exception, bool overTls) => exception switch
     {
         null => "no error",
-        _ when TlsProblem(exception) is { } tls => tls,
+        _ when TlsProblem(exception, overTls) is { } tls => tls,
         RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
         TimeoutRejectedException timeout => $"timed out after {timeout.Timeout.TotalSeconds:0.#} s",
         _ => $"{exception.GetType().Name}: {exception.Message}",

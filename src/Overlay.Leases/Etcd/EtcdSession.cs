@@ -149,9 +149,12 @@ public sealed class EtcdSession : IAsyncDisposable
                 return $"no answer within {Options.CallTimeout.TotalSeconds:0.#} s";
             }
 
-            return EtcdErrors.Describe(e);
+            return Describe(e);
         }
     }
+
+    /// <summary>One line for a failed call (<see cref="EtcdErrors.Describe(Exception?, bool)"/>), knowing whether the endpoints are TLS.</summary>
+    public string Describe(Exception? exception) => EtcdErrors.Describe(exception, Options.OverTls);
 
     /// <summary>An attempt got no answer in time; after <see cref="TimeoutsBeforeNewConnection"/> in a row the connection is replaced.</summary>
     private void NoteTimeout()
@@ -268,7 +271,7 @@ public sealed class EtcdSession : IAsyncDisposable
 
                     if (logger.IsEnabled(LogLevel.Debug))
                     {
-                        logger.EtcdCallRetrying(args.Context.OperationKey ?? "call", args.AttemptNumber + 1, args.RetryDelay, EtcdErrors.Describe(args.Outcome.Exception));
+                        logger.EtcdCallRetrying(args.Context.OperationKey ?? "call", args.AttemptNumber + 1, args.RetryDelay, session.Describe(args.Outcome.Exception));
                     }
 
                     return ValueTask.CompletedTask;

@@ -78,7 +78,7 @@ public sealed class LeaseKeeper
             catch (Exception e) when (EtcdErrors.IsTransient(e, ct))
             {
                 TimeSpan delay = backoff.Next();
-                logger.AcquireRetrying(EtcdErrors.Describe(e), delay);
+                logger.AcquireRetrying(store.Session.Describe(e), delay);
                 await Task.Delay(delay, time, ct).ConfigureAwait(false);
             }
         }
@@ -153,7 +153,7 @@ public sealed class LeaseKeeper
                     // Transient or not (a revoked permission can be restored), the keeper keeps trying.
                     TimeSpan delay = backoff.Next();
                     retryAt = time.GetUtcNow() + delay;
-                    logger.RenewFailed(lease.Subnet, EtcdErrors.Describe(e), delay, lease.Expiration);
+                    logger.RenewFailed(lease.Subnet, store.Session.Describe(e), delay, lease.Expiration);
                 }
             }
         }
@@ -240,7 +240,7 @@ public sealed class LeaseKeeper
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 TimeSpan delay = backoff.Next();
-                logger.ReacquireFailed(preferred, e is OutOfSubnetsException ? e.Message : EtcdErrors.Describe(e), delay);
+                logger.ReacquireFailed(preferred, e is OutOfSubnetsException ? e.Message : store.Session.Describe(e), delay);
                 await Task.Delay(delay, time, ct).ConfigureAwait(false);
             }
         }

@@ -170,7 +170,7 @@ public sealed class PodRegistry : IDisposable
                 {
                     // Transient or not: the next attempt comes sooner than the next renewal, capped by the backoff.
                     wait = Min(backoff.Next(), RenewInterval);
-                    logger.PodLeaseRenewFailed(LeaseId, EtcdErrors.Describe(e), wait);
+                    logger.PodLeaseRenewFailed(LeaseId, session.Describe(e), wait);
                 }
             }
         }

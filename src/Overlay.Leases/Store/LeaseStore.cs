@@ -102,7 +102,7 @@ public sealed class LeaseStore
             }
             catch (Exception e) when (EtcdErrors.IsTransient(e, ct))
             {
-                problem = $"cannot read {session.ConfigKey}: etcd is unreachable ({EtcdErrors.Describe(e)})";
+                problem = $"cannot read {session.ConfigKey}: etcd is unreachable ({session.Describe(e)})";
             }
 
             if (!string.Equals(problem, lastProblem, StringComparison.Ordinal))
@@ -557,7 +557,7 @@ public sealed class LeaseStore
             // Unused etcd leases expire on their own; this only tidies up.
             if (logger.IsEnabled(LogLevel.Debug))
             {
-                logger.RevokeFailed(id, EtcdErrors.Describe(e));
+                logger.RevokeFailed(id, session.Describe(e));
             }
         }
     }

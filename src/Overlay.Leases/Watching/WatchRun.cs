@@ -124,7 +124,7 @@ internal abstract class WatchRun<TUpdate> : IAsyncDisposable
                 Close();
                 session.CountFailure();
                 TimeSpan delay = backoff.Next();
-                OnFailed(NextRevision, EtcdErrors.Describe(e), delay);
+                OnFailed(NextRevision, session.Describe(e), delay);
                 try
                 {
                     await Task.Delay(delay, session.Time, ct).ConfigureAwait(false);

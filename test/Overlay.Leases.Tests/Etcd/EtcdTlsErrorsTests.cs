@@ -61,6 +61,21 @@ public sealed class EtcdTlsErrorsTests
     }
 
     [Test]
+    public async Task A_session_whose_endpoints_are_all_https_describes_the_unanswered_preface_as_the_refusal_overlayd_logged_before()
+    {
+        // Seen in CI: overlayd with a client certificate from another CA logged the refusal, then this bare form, then the
+        // refusal again (twice "once"), because its descriptions did not know the endpoints were TLS.
+        var error = new RpcException(new Status(StatusCode.Internal, "Error starting gRPC call. HttpRequestException: An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.",
+            new HttpRequestException("An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.")));
+        await using var tls = new EtcdSession(new EtcdOptions { Endpoints = ["https://192.0.2.1:2379", "https://192.0.2.2:2379"] });
+        await using var plain = new EtcdSession(new EtcdOptions { Endpoints = ["http://192.0.2.1:2379", "http://192.0.2.2:2379"] });
+
+        Assert.That(tls.Describe(error), Is.EqualTo(EtcdErrors.ClientCertificateRefused));
+        Assert.That(plain.Describe(error), Does.StartWith("Internal: Error starting gRPC call."));
+        Assert.That(EtcdErrors.Describe(error, overTls: true), Is.EqualTo(EtcdErrors.ClientCertificateRefused));
+    }
+
+    [Test]
     public void A_failed_write_outside_the_HTTP2_preface_is_not_called_a_certificate_refusal()
     {
         var failedWrite = new IOException("The encryption operation failed, see inner exception.",
