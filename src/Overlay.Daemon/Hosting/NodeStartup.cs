@@ -182,7 +182,7 @@ public sealed partial class NodeStartup : IStartupSteps, IAsyncDisposable
 
         NetworkConfig config = Config;
         LeaseKeeper keeper = _keeper!;
-        var peers = _peers = new PeersComponent(_reconciler, () => Own, Underlay.Interface.Index, _status, _loggers.CreateLogger("overlayd"));
+        var peers = _peers = new PeersComponent(_reconciler, () => Own, Underlay.Interface.Index, _status, Loop, _time, _loggers.CreateLogger("overlayd"));
         _rules = new RulesComponent(new NftTable(), config, _options.IpMasq, _options.IptablesForwardRules, () => Own, _status, _loggers.CreateLogger("overlayd"));
         _subnetFile = new SubnetFileComponent(_options.SubnetFile, config, _devices.Families[0].Mtu, _options.IpMasq, () => Own, _loggers.CreateLogger("overlayd"));
         Loop.Add(peers);

@@ -19,15 +19,33 @@ public sealed partial class PeersComponent : INodeComponent
     private readonly int _underlayIndex;
     private readonly DaemonStatus _status;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly DepartureGrace _grace;
+    private readonly ITimer _graceTimer;
+
+    // The lease set as etcd last said, and what is programmed: that set and the departed leases still in their grace.
+    private IReadOnlyList<Lease> _current = [];
     private IReadOnlyList<Lease> _leases = [];
 
-    public PeersComponent(KernelReconciler reconciler, Func<OwnLease> own, int underlayIndex, DaemonStatus status, ILogger logger)
+    /// <param name="sink">Where the wake-up at the end of a departed peer's grace goes (<see cref="Triggers.Departures"/>).</param>
+    public PeersComponent(
+        KernelReconciler reconciler,
+        Func<OwnLease> own,
+        int underlayIndex,
+        DaemonStatus status,
+        ITriggerSink sink,
+        TimeProvider time,
+        ILogger logger,
+        TimeSpan? departureGrace = null)
     {
         _reconciler = reconciler;
         _own = own;
         _underlayIndex = underlayIndex;
         _status = status;
         _logger = logger;
+        _time = time;
+        _grace = new DepartureGrace(departureGrace ?? DepartureGrace.DefaultPeriod);
+        _graceTimer = time.CreateTimer(_ => sink.Publish(new Trigger(Triggers.Departures)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public string Name => "peers";
@@ -37,18 +55,27 @@ public sealed partial class PeersComponent : INodeComponent
     /// <summary>The start-up reconcile: programs every lease of the first full list, removes what nodes that left had.</summary>
     public ReconcileResult FirstPass(IReadOnlyList<Lease> leases)
     {
-        _leases = leases;
-        ReconcileResult result = _reconciler.Reconcile(leases, _own().Subnet, _underlayIndex);
+        _current = leases;
+        _leases = _grace.Effective(leases, _own().Subnet);
+        ReconcileResult result = _reconciler.Reconcile(_leases, _own().Subnet, _underlayIndex);
         LogReconciled(_logger, "start", result.Changes, result.Peers, result.Failed, result.Duration.TotalMilliseconds);
         return result;
     }
 
     public ValueTask RunPassAsync(TriggerBatch batch, CancellationToken ct)
     {
+        SubnetKey own = _own().Subnet;
+        DateTimeOffset now = _time.GetUtcNow();
         if (batch.LeaseUpdates.Count > 0)
         {
-            _leases = batch.LeaseUpdates[^1].Current;
+            IReadOnlyList<Lease> previous = _current;
+            _current = batch.LeaseUpdates[^1].Current;
+            _grace.Follow(previous, _current, own, now);
         }
+
+        IReadOnlyList<SubnetKey> departed = _grace.TakeExpired(now);
+        _leases = _grace.Effective(_current, own);
+        ScheduleGraceEnd(now);
 
         PassPlan plan = PassPlanner.Plan(batch, default);
         if (plan.Reconcile == ReconcileMode.None)
@@ -57,7 +84,7 @@ public sealed partial class PeersComponent : INodeComponent
         }
 
         ReconcileResult? result = plan.Reconcile == ReconcileMode.LeaseChanges
-            ? _reconciler.TryApplyLeaseChanges(batch.LeaseUpdates.SelectMany(u => u.Changes).Select(c => (c.Subnet, c.Kind == LeaseChangeKind.Removed ? null : c.Lease)))
+            ? _reconciler.TryApplyLeaseChanges(LeaseChanges(batch, departed))
             : null;
         if (result is null)
         {
@@ -86,6 +113,52 @@ public sealed partial class PeersComponent : INodeComponent
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Each subnet the batch touched with the lease it ends with (null: gone), except a departed lease in its grace,
+    /// and the leases whose grace ended: a lease deleted and put back within one batch is one unchanged lease.
+    /// </summary>
+    private List<(SubnetKey Subnet, Lease? Lease)> LeaseChanges(TriggerBatch batch, IReadOnlyList<SubnetKey> departed)
+    {
+        var bySubnet = new Dictionary<SubnetKey, Lease>(_current.Count);
+        foreach (Lease lease in _current)
+        {
+            bySubnet[lease.Subnet] = lease;
+        }
+
+        var touched = new HashSet<SubnetKey>();
+        var changes = new List<(SubnetKey Subnet, Lease? Lease)>();
+        foreach (LeaseChange change in batch.LeaseUpdates.SelectMany(u => u.Changes))
+        {
+            if (!touched.Add(change.Subnet))
+            {
+                continue;
+            }
+
+            Lease? now = bySubnet.GetValueOrDefault(change.Subnet);
+            if (now is not null || !_grace.IsHeld(change.Subnet))
+            {
+                changes.Add((change.Subnet, now));
+            }
+        }
+
+        foreach (SubnetKey subnet in departed)
+        {
+            if (!changes.Exists(c => c.Subnet == subnet))
+            {
+                changes.Add((subnet, null));
+            }
+        }
+
+        return changes;
+    }
+
+    /// <summary>Wakes this component when the first held lease's grace ends.</summary>
+    private void ScheduleGraceEnd(DateTimeOffset now)
+    {
+        TimeSpan due = _grace.NextExpiry is { } end ? end - now : Timeout.InfiniteTimeSpan;
+        _graceTimer.Change(due < TimeSpan.Zero && due != Timeout.InfiniteTimeSpan ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
     }
 
     [LoggerMessage(1007, LogLevel.Information, "reconciled ({Trigger}): {Changes} changes, {Peers} peers, {Failed} failed, {Milliseconds} ms")]

@@ -13,10 +13,11 @@ public class ChaosSoakTests
 {
     private const int DefaultSeed = 14;
 
-    private static readonly int TwoSecondsOfEchoes = (int)(TimeSpan.FromSeconds(2) / PodPings.Interval);
+    private static readonly int OneSecondOfEchoes = (int)(TimeSpan.FromSeconds(1) / PodPings.Interval);
 
+    /// <summary>Faults that delete the forwarding state itself: what is sent before overlayd puts it back is lost.</summary>
     private static readonly FaultKind[] TakesForwardingStateAway =
-        [FaultKind.RouteDeleted, FaultKind.NeighbourDeleted, FaultKind.FdbEntryDeleted, FaultKind.VxlanDeviceDeleted, FaultKind.LeaseDeleted];
+        [FaultKind.RouteDeleted, FaultKind.NeighbourDeleted, FaultKind.FdbEntryDeleted, FaultKind.VxlanDeviceDeleted];
 
     [Test]
     [CancelAfter(300_000)] // a hang guard only: on an idle CI machine the test takes about 80 s
@@ -46,15 +47,16 @@ public class ChaosSoakTests
                 Assert.That(report.EndDifferences, Is.Empty, "every node's kernel equals etcd's lease set at the end");
                 Assert.That(report.Probes.Count(p => p.Answered), Is.GreaterThan(report.Faults.Count * 40), "the pods pinged each other all along");
 
-                // The issue allows loss only while an underlay link is down. Faults that take forwarding state away
-                // (a route, neighbour, FDB entry, the device, or a lease, whose entries every node then removes to equal
-                // etcd) lose what is sent until overlayd has put it back: measured, printed above, documented in
-                // docs/operations.md ("The chaos soak"), and bounded here to 2 s worth of echoes per pair. Every other
-                // fault (etcd or overlayd restarted, the nftables table flushed, the link back up) must lose nothing.
+                // The issue allows loss only while an underlay link is down. Faults that delete forwarding state by hand
+                // (a route, neighbour, FDB entry, the device) lose what is sent in the moment before overlayd has put it
+                // back: measured, printed above, documented in docs/operations.md ("The chaos soak"), and bounded here to
+                // 1 s worth of echoes per pair. Every other fault (etcd or overlayd restarted, the nftables table flushed,
+                // the link back up, a lease deleted: the other nodes keep its entries through their departure grace
+                // while its node puts it back) must lose nothing.
                 Assert.That(report.Losses.Where(l => l.LostOtherwise > 0 && !(l.Fault is { } f && TakesForwardingStateAway.Contains(f.Kind)))
                     .Select(l => l.ToString(report.Faults[0].Started)), Is.Empty, "echoes lost outside an underlay link's down time");
-                Assert.That(report.Losses.Where(l => l.LostOtherwise > TwoSecondsOfEchoes).Select(l => l.ToString(report.Faults[0].Started)), Is.Empty,
-                    "pairs whose pods did not talk again within 2 s of a fault");
+                Assert.That(report.Losses.Where(l => l.LostOtherwise > OneSecondOfEchoes).Select(l => l.ToString(report.Faults[0].Started)), Is.Empty,
+                    "pairs whose pods did not talk again within 1 s of a fault");
             });
         }
         finally

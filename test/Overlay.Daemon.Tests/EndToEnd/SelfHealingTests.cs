@@ -7,6 +7,8 @@ namespace Overlay.Daemon.Tests.EndToEnd;
 [NonParallelizable]
 public class SelfHealingTests
 {
+    private static readonly TimeSpan DepartureGraceAndMargin = TimeSpan.FromSeconds(3);
+
     private OverlayCluster _cluster = null!;
 
     [SetUp]
@@ -57,6 +59,33 @@ public class SelfHealingTests
             Assert.That(Poll.Until(() => !Kernel.RoutesOnDevice(node.Ns).Any(r => r.StartsWith(subnet, StringComparison.Ordinal))), Is.True, $"route to {subnet} still on {node.Name}");
             Assert.That(Kernel.Neighbours(node.Ns).Any(n => n.StartsWith(Kernel.LeaseAddress(leaving) + " ", StringComparison.Ordinal)), Is.False);
             Assert.That(Kernel.Fdb(node.Ns).Any(f => f.EndsWith(" " + leaving.UnderlayAddress, StringComparison.Ordinal)), Is.False);
+        }
+    }
+
+    [Test]
+    public void A_lease_deleted_while_its_node_runs_is_put_back_and_the_other_nodes_never_remove_its_entries()
+    {
+        ClusterNode owner = _cluster.Nodes[2];
+        string subnet = owner.LeaseSubnet;
+        // `ip monitor` in the other nodes: the independent record of every route, neighbour and FDB deletion.
+        List<(ClusterNode Node, Process Monitor)> monitors = [.. _cluster.Nodes.Take(2).Select(n => (n, n.Ns.Start("ip", ["-o", "monitor", "route", "neigh"])))];
+        Thread.Sleep(300); // the monitors are listening
+
+        _cluster.Etcd.Etcdctl("del", owner.LeaseKey).EnsureSuccess();
+
+        Assert.That(Poll.Until(() => _cluster.Etcd.Etcdctl("get", owner.LeaseKey, "--print-value-only").StdOut.Contains(owner.UnderlayAddress, StringComparison.Ordinal)), Is.True,
+            $"{owner.Name} puts its lease {subnet} back");
+        Thread.Sleep(DepartureGraceAndMargin); // past the other nodes' departure grace: a late removal would show now
+
+        foreach ((ClusterNode node, Process monitor) in monitors)
+        {
+            monitor.Kill();
+            ProcessOutput.WaitForEnd(monitor, TimeSpan.FromSeconds(5));
+            string[] deletions = [.. monitor.Output.Split('\n').Where(l => l.StartsWith("Deleted", StringComparison.Ordinal))];
+            string address = Kernel.LeaseAddress(owner);
+            Assert.That(deletions.Where(l => l.Contains(address + "/", StringComparison.Ordinal) || l.Contains(address + " ", StringComparison.Ordinal) || l.Contains($" {owner.UnderlayAddress} ", StringComparison.Ordinal)), Is.Empty,
+                $"{node.Name} removed an entry of {subnet}:\n{monitor.Output}");
+            Assert.That(Kernel.RoutesOnDevice(node.Ns).Any(r => r.StartsWith(subnet, StringComparison.Ordinal)), Is.True, $"route to {subnet} on {node.Name}");
         }
     }
 

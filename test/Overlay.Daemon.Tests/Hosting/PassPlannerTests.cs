@@ -34,6 +34,16 @@ public class PassPlannerTests
         Assert.That(PassPlanner.Plan(Triggers.Leases, Quiet).Reconcile, Is.EqualTo(ReconcileMode.Full));
     }
 
+    [Test]
+    public void The_end_of_a_departed_peers_grace_touches_only_that_lease_and_with_lease_changes_stays_plain()
+    {
+        Assert.That(PassPlanner.Plan(Triggers.Departures, Quiet).Reconcile, Is.EqualTo(ReconcileMode.LeaseChanges));
+        Assert.That(PassPlanner.Plan(Triggers.Departures, Quiet).CountRepairs, Is.False);
+        Assert.That(PassPlanner.Plan(Triggers.Departures | Triggers.Leases, Quiet, hasLeaseUpdates: true).Reconcile, Is.EqualTo(ReconcileMode.LeaseChanges));
+        Assert.That(PassPlanner.Plan(Triggers.Departures | Triggers.Kernel, Quiet).Reconcile, Is.EqualTo(ReconcileMode.Full));
+        Assert.That(PassPlanner.Plan(Triggers.Departures | Triggers.Leases, Quiet, hasLeaseUpdates: true, anyLeaseResync: true).Reconcile, Is.EqualTo(ReconcileMode.Full));
+    }
+
     [TestCase(Triggers.Kernel)]
     [TestCase(Triggers.Device)]
     [TestCase(Triggers.Resync)]

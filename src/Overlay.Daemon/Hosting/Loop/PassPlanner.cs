@@ -92,7 +92,7 @@ public static class PassPlanner
     public const Triggers Drift = Triggers.Kernel | Triggers.Device | Triggers.Resync | Triggers.DeviceRebuilt | Triggers.Retry;
 
     /// <summary>Triggers that call for comparing the peers' entries at all.</summary>
-    public const Triggers PeerTriggers = Triggers.Leases | Triggers.OwnLease | Drift;
+    public const Triggers PeerTriggers = Triggers.Leases | Triggers.OwnLease | Triggers.Departures | Drift;
 
     public static PassPlan Plan(TriggerBatch batch, PlannerState state) =>
         Plan(batch.Kinds, state, batch.LeaseUpdates.Count > 0, batch.AnyLeaseResync);
@@ -106,10 +106,14 @@ public static class PassPlanner
         bool retry = (kinds & Triggers.Retry) != 0;
 
         ReconcileMode reconcile = ReconcileMode.None;
-        if ((kinds & PeerTriggers) != 0)
+        Triggers peerKinds = kinds & PeerTriggers;
+        if (peerKinds != 0)
         {
-            // A plain lease change touches only that lease's entries; anything else compares everything.
-            bool plainLeaseChange = (kinds & PeerTriggers) == Triggers.Leases && hasLeaseUpdates && !anyLeaseResync;
+            // A plain lease change (or a departed peer's grace ending) touches only that lease's entries; anything
+            // else compares everything.
+            bool plainLeaseChange = !anyLeaseResync
+                && (peerKinds & ~(Triggers.Leases | Triggers.Departures)) == 0
+                && ((peerKinds & Triggers.Leases) == 0 || hasLeaseUpdates);
             reconcile = plainLeaseChange ? ReconcileMode.LeaseChanges : ReconcileMode.Full;
         }
 

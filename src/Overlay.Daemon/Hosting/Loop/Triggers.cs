@@ -44,6 +44,9 @@ public enum Triggers
 
     /// <summary>The pods folder changed (a CNI ADD or DEL), or its periodic rescan.</summary>
     PodFiles = 1 << 11,
+
+    /// <summary>A departed peer's grace ended (<c>DepartureGrace</c>): remove its entries unless its lease came back.</summary>
+    Departures = 1 << 12,
 }
 
 /// <summary>
