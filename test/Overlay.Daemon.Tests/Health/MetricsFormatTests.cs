@@ -12,7 +12,7 @@ namespace Overlay.Daemon.Tests.Health;
 /// </summary>
 public class MetricsFormatTests
 {
-    private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-12-01T10:00:00Z", CultureInfo.InvariantCulture);
+    internal static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-12-01T10:00:00Z", CultureInfo.InvariantCulture);
 
     /// <summary>Every family overlayd writes, with the values <see cref="StatusWithEveryValueSet"/> gives.</summary>
     internal const string Pinned = """
@@ -94,9 +94,10 @@ public class MetricsFormatTests
         ["overlay_services", "overlay_service_frontends", "overlay_registry_skipped_total", "overlay_service_sync_last_duration_seconds"];
 
     /// <summary>A status whose every value is set, so that every family is written with a value of its own.</summary>
-    internal static DaemonStatus StatusWithEveryValueSet(FakeTimeProvider time)
+    internal static DaemonStatus StatusWithEveryValueSet(FakeTimeProvider time) => SetEveryValue(new DaemonStatus(time), time);
+
+    internal static DaemonStatus SetEveryValue(DaemonStatus status, FakeTimeProvider time)
     {
-        var status = new DaemonStatus(time);
         status.SetLeaseExpiration(time.GetUtcNow().AddMilliseconds(86_361_308));
         status.SetPeers(12, 1);
         status.SetPods(3, 2);
@@ -117,7 +118,8 @@ public class MetricsFormatTests
     public void The_metrics_text_is_byte_for_byte_the_pinned_one()
     {
         var time = new FakeTimeProvider(T0);
-        string metrics = StatusWithEveryValueSet(time).RenderMetrics();
+        using DaemonStatus status = StatusWithEveryValueSet(time);
+        string metrics = status.RenderMetrics();
 
         Assert.That(WithProcessValuesMasked(metrics), Is.EqualTo(WithProcessValuesMasked(Pinned)));
         Assert.That(ProcessFamilies.Select(f => Sample(metrics, f)), Has.All.Match(@"^\d+$"), "process figures are whole numbers of bytes or collections");
@@ -127,7 +129,7 @@ public class MetricsFormatTests
     public void Without_service_rules_the_service_families_are_left_out_and_nothing_else_changes()
     {
         var time = new FakeTimeProvider(T0);
-        DaemonStatus status = StatusWithEveryValueSet(time);
+        using DaemonStatus status = StatusWithEveryValueSet(time);
         status.SetServices(-1, 0, 0);
 
         string metrics = status.RenderMetrics();
@@ -138,7 +140,8 @@ public class MetricsFormatTests
     [Test]
     public void A_fresh_status_writes_NaN_for_the_lease_and_zeros_elsewhere()
     {
-        string metrics = new DaemonStatus(new FakeTimeProvider(T0)).RenderMetrics();
+        using var status = new DaemonStatus(new FakeTimeProvider(T0));
+        string metrics = status.RenderMetrics();
 
         Assert.That(Sample(metrics, "overlay_lease_expiry_seconds"), Is.EqualTo("NaN"));
         Assert.That(Sample(metrics, "overlay_reconcile_duration_seconds_sum"), Is.EqualTo("0"));
