@@ -1,13 +1,13 @@
-using System.Globalization;
-using System.Text;
+using System.Diagnostics.Metrics;
 
 namespace Overlay.Daemon.Health;
 
 /// <summary>
-/// What overlayd knows about itself, for /readyz and /metrics: written by the reconciler and the lease
-/// loop, read by the health server. Every member is safe to use from any thread.
+/// What overlayd knows about itself, for /readyz, /metrics and the <see cref="DaemonMeter.Name"/> meter: written by
+/// the reconciler and the lease loop, read by the health server and by metric listeners. Every member is safe to use
+/// from any thread.
 /// </summary>
-public sealed class DaemonStatus
+public sealed class DaemonStatus : IDisposable
 {
     private readonly TimeProvider _time;
     private long _peers;
@@ -30,10 +30,20 @@ public sealed class DaemonStatus
     private (DateTimeOffset Since, string Problem)? _etcdUnreachable;
     private string? _activity;
 
+    private readonly DaemonMeter _meter;
+
     public DaemonStatus(TimeProvider time)
     {
         _time = time;
+        Metrics = Describe();
+        _meter = new DaemonMeter(Metrics);
     }
+
+    /// <summary>Every figure, in the order /metrics writes them.</summary>
+    public IReadOnlyList<DaemonMetric> Metrics { get; }
+
+    /// <summary>The instruments of the figures (a meter per status, so tests' statuses do not mix).</summary>
+    public Meter Meter => _meter.Meter;
 
     public bool IsReady => Volatile.Read(ref _ready) == 1;
 
@@ -91,6 +101,7 @@ public sealed class DaemonStatus
         Interlocked.Increment(ref _reconciles);
         Interlocked.Add(ref _reconcileTicks, duration.Ticks);
         Interlocked.Exchange(ref _lastReconcileTicks, duration.Ticks);
+        _meter.RecordReconcile(duration);
     }
 
     /// <summary>Null for a reservation, which never expires.</summary>
@@ -115,83 +126,71 @@ public sealed class DaemonStatus
     public long Services => Interlocked.Read(ref _services);
 
     /// <summary>Prometheus text exposition format 0.0.4.</summary>
-    public string RenderMetrics()
+    public string RenderMetrics() => PrometheusText.Write(Metrics);
+
+    public void Dispose() => _meter.Dispose();
+
+    private DaemonMetric[] Describe() =>
+    [
+        new("overlay_lease_expiry_seconds", MetricKind.Gauge, "overlay.lease.expiry", "s", WholeNumber: false,
+            "Seconds until this node's lease expires (+Inf for a reservation, NaN before the first lease).", () => LeaseExpirySeconds()),
+        new("overlay_peers_programmed", MetricKind.Gauge, "overlay.peers.programmed", "{node}", WholeNumber: true,
+            "Remote nodes whose route, neighbour and FDB entry are programmed.", () => PeersProgrammed),
+        new("overlay_leases_skipped", MetricKind.Gauge, "overlay.leases.skipped", "{lease}", WholeNumber: true,
+            "Leases in etcd that cannot be programmed (bad value, other backend, overlap).", () => Interlocked.Read(ref _skippedLeases)),
+        new("overlay_pods_published", MetricKind.Gauge, "overlay.pods.published", "{pod}", WholeNumber: true,
+            "This node's pods put in etcd from the pods folder.", () => Interlocked.Read(ref _podsPublished)),
+        new("overlay_pod_files_skipped", MetricKind.Gauge, "overlay.pod_files.skipped", "{file}", WholeNumber: true,
+            "Files of the pods folder skipped because they are not pod records.", () => Interlocked.Read(ref _podFilesSkipped)),
+        new("overlay_repairs_total", MetricKind.Counter, "overlay.repairs", "{entry}", WholeNumber: true,
+            "Kernel entries re-created or removed because the kernel differed from etcd.", () => Repairs),
+        new("overlay_etcd_errors_total", MetricKind.Counter, "overlay.etcd.errors", "{call}", WholeNumber: true,
+            "Failed etcd calls (each retried).", () => _etcdFailures?.Invoke() ?? 0),
+        new("overlay_etcd_reachable", MetricKind.Gauge, "overlay.etcd.reachable", null, WholeNumber: true,
+            "1 while etcd answers a quorum read, 0 after two probes in a row got no answer (the data plane is kept).", () => EtcdUnreachable is null ? 1 : 0),
+        new("overlay_etcd_unreachable_seconds", MetricKind.Gauge, "overlay.etcd.unreachable", "s", WholeNumber: false,
+            "Seconds since etcd stopped answering; 0 while it answers.", () => EtcdUnreachable is { } u ? Math.Max(0, (_time.GetUtcNow() - u.Since).TotalSeconds) : 0),
+        new("overlay_reconcile_duration_seconds", MetricKind.Summary, "overlay.reconcile.duration", "s", WholeNumber: false,
+            "Time to compare the kernel with etcd and apply the difference.", () => Seconds(ref _reconcileTicks), () => Interlocked.Read(ref _reconciles)),
+        new("overlay_reconcile_last_duration_seconds", MetricKind.Gauge, "overlay.reconcile.last_duration", "s", WholeNumber: false,
+            "Duration of the last reconcile.", () => Seconds(ref _lastReconcileTicks)),
+        new("overlay_watch_lag_seconds", MetricKind.Gauge, "overlay.watch.lag", "s", WholeNumber: false,
+            "Time from the last etcd change reaching overlayd to the kernel holding it.", () => Seconds(ref _watchLagTicks)),
+        new("overlay_services", MetricKind.Gauge, "overlay.services", "{service}", WholeNumber: true,
+            "Services whose rules this node holds.", () => WithServiceRules(Services)),
+        new("overlay_service_frontends", MetricKind.Gauge, "overlay.service_frontends", "{frontend}", WholeNumber: true,
+            "ClusterIP, protocol and port combinations in the service rules.", () => WithServiceRules(Interlocked.Read(ref _serviceFrontends))),
+        new("overlay_registry_skipped_total", MetricKind.Counter, "overlay.registry.skipped", "{value}", WholeNumber: true,
+            "Service and pod values in etcd skipped because they could not be read.", () => WithServiceRules(Interlocked.Read(ref _registrySkipped))),
+        new("overlay_service_sync_last_duration_seconds", MetricKind.Gauge, "overlay.service_sync.last_duration", "s", WholeNumber: false,
+            "Duration of the last change of the service rules.", () => WithServiceRules(Seconds(ref _serviceSyncTicks))),
+        new("overlay_ready", MetricKind.Gauge, "overlay.ready", null, WholeNumber: true,
+            "1 once the device, rules and subnet file are in place.", () => IsReady ? 1 : 0),
+        new("process_resident_memory_bytes", MetricKind.Gauge, "process.resident_memory", "By", WholeNumber: true,
+            "Resident memory size in bytes.", () => ProcessMemory.ResidentBytes()),
+        new("overlay_gc_heap_bytes", MetricKind.Gauge, "overlay.gc.heap", "By", WholeNumber: true,
+            "Managed heap size after the last garbage collection, live objects and fragmentation.", () => ProcessMemory.Heap().HeapBytes),
+        new("overlay_gc_fragmented_bytes", MetricKind.Gauge, "overlay.gc.fragmented", "By", WholeNumber: true,
+            "Free space inside the managed heap after the last garbage collection.", () => ProcessMemory.Heap().FragmentedBytes),
+        new("overlay_gc_committed_bytes", MetricKind.Gauge, "overlay.gc.committed", "By", WholeNumber: true,
+            "Memory the garbage collector holds from the system.", () => ProcessMemory.Heap().CommittedBytes),
+        new("overlay_gc_collections_total", MetricKind.Counter, "overlay.gc.collections", "{collection}", WholeNumber: true,
+            "Garbage collections of any generation.", () => GC.CollectionCount(0)),
+    ];
+
+    private double LeaseExpirySeconds()
     {
-        var text = new StringBuilder(1024);
         long expiry = Interlocked.Read(ref _leaseExpiryUnixMs);
-        double expirySeconds = expiry switch
+        return expiry switch
         {
             long.MinValue => double.NaN,
             long.MaxValue => double.PositiveInfinity,
             _ => (expiry - _time.GetUtcNow().ToUnixTimeMilliseconds()) / 1000.0,
         };
-        Metric(text, "overlay_lease_expiry_seconds", "gauge", "Seconds until this node's lease expires (+Inf for a reservation, NaN before the first lease).", expirySeconds);
-        Metric(text, "overlay_peers_programmed", "gauge", "Remote nodes whose route, neighbour and FDB entry are programmed.", PeersProgrammed);
-        Metric(text, "overlay_leases_skipped", "gauge", "Leases in etcd that cannot be programmed (bad value, other backend, overlap).", Interlocked.Read(ref _skippedLeases));
-        Metric(text, "overlay_pods_published", "gauge", "This node's pods put in etcd from the pods folder.", Interlocked.Read(ref _podsPublished));
-        Metric(text, "overlay_pod_files_skipped", "gauge", "Files of the pods folder skipped because they are not pod records.", Interlocked.Read(ref _podFilesSkipped));
-        Metric(text, "overlay_repairs_total", "counter", "Kernel entries re-created or removed because the kernel differed from etcd.", Repairs);
-        Metric(text, "overlay_etcd_errors_total", "counter", "Failed etcd calls (each retried).", _etcdFailures?.Invoke() ?? 0);
-        (DateTimeOffset Since, string Problem)? unreachable = EtcdUnreachable;
-        Metric(text, "overlay_etcd_reachable", "gauge", "1 while etcd answers a quorum read, 0 after two probes in a row got no answer (the data plane is kept).", unreachable is null ? 1 : 0);
-        Metric(text, "overlay_etcd_unreachable_seconds", "gauge", "Seconds since etcd stopped answering; 0 while it answers.", unreachable is { } u ? Math.Max(0, (_time.GetUtcNow() - u.Since).TotalSeconds) : 0);
-        text.Append("# HELP overlay_reconcile_duration_seconds Time to compare the kernel with etcd and apply the difference.\n# TYPE overlay_reconcile_duration_seconds summary\n");
-        text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_sum {TimeSpan.FromTicks(Interlocked.Read(ref _reconcileTicks)).TotalSeconds:R}\n");
-        text.Append(CultureInfo.InvariantCulture, $"overlay_reconcile_duration_seconds_count {Interlocked.Read(ref _reconciles)}\n");
-        Metric(text, "overlay_reconcile_last_duration_seconds", "gauge", "Duration of the last reconcile.", TimeSpan.FromTicks(Interlocked.Read(ref _lastReconcileTicks)).TotalSeconds);
-        Metric(text, "overlay_watch_lag_seconds", "gauge", "Time from the last etcd change reaching overlayd to the kernel holding it.", TimeSpan.FromTicks(Interlocked.Read(ref _watchLagTicks)).TotalSeconds);
-        if (Services >= 0)
-        {
-            Metric(text, "overlay_services", "gauge", "Services whose rules this node holds.", Services);
-            Metric(text, "overlay_service_frontends", "gauge", "ClusterIP, protocol and port combinations in the service rules.", Interlocked.Read(ref _serviceFrontends));
-            Metric(text, "overlay_registry_skipped_total", "counter", "Service and pod values in etcd skipped because they could not be read.", Interlocked.Read(ref _registrySkipped));
-            Metric(text, "overlay_service_sync_last_duration_seconds", "gauge", "Duration of the last change of the service rules.", TimeSpan.FromTicks(Interlocked.Read(ref _serviceSyncTicks)).TotalSeconds);
-        }
-
-        Metric(text, "overlay_ready", "gauge", "1 once the device, rules and subnet file are in place.", IsReady ? 1 : 0);
-        ProcessMetrics(text);
-        return text.ToString();
     }
 
-    /// <summary>The daemon's own memory, the figures an operator compares with flanneld's.</summary>
-    private static void ProcessMetrics(StringBuilder text)
-    {
-        if (ResidentBytes() is { } resident)
-        {
-            Metric(text, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", resident);
-        }
+    private static double Seconds(ref long ticks) => TimeSpan.FromTicks(Interlocked.Read(ref ticks)).TotalSeconds;
 
-        GCMemoryInfo gc = GC.GetGCMemoryInfo();
-        Metric(text, "overlay_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection, live objects and fragmentation.", gc.HeapSizeBytes);
-        Metric(text, "overlay_gc_fragmented_bytes", "gauge", "Free space inside the managed heap after the last garbage collection.", gc.FragmentedBytes);
-        Metric(text, "overlay_gc_committed_bytes", "gauge", "Memory the garbage collector holds from the system.", gc.TotalCommittedBytes);
-        Metric(text, "overlay_gc_collections_total", "counter", "Garbage collections of any generation.", GC.CollectionCount(0));
-    }
-
-    /// <summary>VmRSS from /proc/self/status, in bytes; null where it cannot be read.</summary>
-    internal static long? ResidentBytes()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        return null;
-    }
-
-    private static void Metric(StringBuilder text, string name, string type, string help, double value)
-    {
-        string formatted = double.IsPositiveInfinity(value) ? "+Inf" : double.IsNaN(value) ? "NaN" : value.ToString("R", CultureInfo.InvariantCulture);
-        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {formatted}\n");
-    }
+    /// <summary>The service figures exist only while overlayd keeps service rules.</summary>
+    private double? WithServiceRules(double value) => Services >= 0 ? value : null;
 }

@@ -1,3 +1,4 @@
+using Overlay.Daemon.Tests.Health;
 using Overlay.TestKit;
 
 namespace Overlay.Daemon.Tests.EndToEnd;
@@ -94,5 +95,16 @@ public class PodConnectivityTests : PodClusterFixture
         string metrics = Kernel.HttpGet(node, "/metrics");
         Assert.That(metrics, Does.Contain("overlay_peers_programmed 2\n"));
         Assert.That(metrics, Does.Match(@"overlay_lease_expiry_seconds \d+"));
+    }
+
+    [Test]
+    public void A_running_overlayds_metrics_have_the_pinned_names_help_types_order_and_number_forms()
+    {
+        // No ServiceNetwork in this cluster: the service families are left out, as before.
+        string response = Kernel.HttpGet(Cluster.Nodes[1], "/metrics");
+        string body = response[(response.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+
+        Assert.That(response, Does.StartWith("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+        Assert.That(MetricsFormatTests.Shape(body), Is.EqualTo(MetricsFormatTests.Shape(MetricsFormatTests.WithoutFamilies(MetricsFormatTests.Pinned, MetricsFormatTests.ServiceFamilies))));
     }
 }

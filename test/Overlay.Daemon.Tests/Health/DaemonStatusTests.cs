@@ -46,7 +46,7 @@ public class DaemonStatusTests
     public void Metrics_include_the_managed_heap_as_the_last_garbage_collection_left_it()
     {
         // The GC describes its heap as of the last collection, and a test host run for this test alone may not have
-        // had one yet (the gauge reads 0 then): collect first, so the figures are the ones this collection left.
+        // had one yet (ProcessMemoryTests covers that case): collect first, so the figures are the ones it left.
         GC.Collect();
         GCMemoryInfo collected = GC.GetGCMemoryInfo();
 

@@ -41,6 +41,7 @@ public sealed class PodsComponentTests : EtcdPerFixture
     public async Task CleanUp()
     {
         registry.Dispose();
+        status.Dispose();
         await session.DisposeAsync();
         Directory.Delete(folder, recursive: true);
     }
