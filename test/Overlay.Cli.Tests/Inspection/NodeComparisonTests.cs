@@ -212,6 +212,54 @@ public sealed class NodeComparisonTests
     }
 
     [Test]
+    public void In_a_dual_stack_network_each_half_of_a_lease_is_checked_on_its_own_device()
+    {
+        NetworkConfig dual = NetworkConfigParser.TryParse("""{"Network":"198.18.0.0/16","EnableIPv6":true,"IPv6Network":"2001:db8:100::/48","Backend":{"Type":"vxlan"}}""", out NetworkConfig? d, out _)
+            ? d
+            : throw new InvalidOperationException("dual-stack config");
+        MacAddress ownMac6 = MacAddress.Parse("0e:06:00:00:00:11");
+        MacAddress peerMac6 = MacAddress.Parse("0e:06:00:00:00:12");
+        Lease own = DualLease("198.18.1.0-24&2001:db8:100:1::-64", "192.0.2.11", "2001:db8:1::11", OwnMac, ownMac6);
+        Lease peer = DualLease("198.18.2.0-24&2001:db8:100:2::-64", "192.0.2.12", "2001:db8:1::12", PeerMac, peerMac6);
+        const int DeviceV6 = 6;
+        KernelSnapshot kernel = Kernel(fdb: [.. PeerFdb(), new FdbEntry(DeviceV6, peerMac6, IPAddress.Parse("2001:db8:1::12"))]);
+        kernel = kernel with
+        {
+            Links = [.. kernel.Links, new LinkInfo(DeviceV6, "flannel-v6.1") { Flags = 1, Mtu = 1430, Kind = "vxlan", Mac = ownMac6, Vxlan = new VxlanInfo(1, IPAddress.Parse("2001:db8:1::11"), Eth0) }],
+            Addresses = [.. kernel.Addresses, new AddressEntry(DeviceV6, IPAddress.Parse("2001:db8:100:1::"), 128)],
+            Neighbours = [.. kernel.Neighbours, new NeighbourEntry(DeviceV6, IPAddress.Parse("2001:db8:100:2::"), peerMac6)],
+        };
+
+        NodeView view = NodeComparison.Compare(dual, [own, peer], kernel);
+
+        Assert.That(view.Problems, Is.Empty);
+        Assert.That(view.Peers.Select(p => (p.Family, p.State)), Is.EqualTo(new[]
+        {
+            (System.Net.Sockets.AddressFamily.InterNetwork, PeerState.Ok),
+            (System.Net.Sockets.AddressFamily.InterNetworkV6, PeerState.Broken),
+        }));
+        Assert.That(view.Missing.Single().Expected, Is.EqualTo("2001:db8:100:2::/64 via 2001:db8:100:2:: dev flannel-v6.1 onlink"));
+    }
+
+    [Test]
+    public void With_DirectRouting_a_peer_on_the_same_link_needs_only_a_route_via_its_address()
+    {
+        NetworkConfig direct = NetworkConfigParser.TryParse("""{"Network":"198.18.0.0/16","Backend":{"Type":"vxlan","DirectRouting":true}}""", out NetworkConfig? d, out _)
+            ? d
+            : throw new InvalidOperationException("direct routing config");
+        var onLink = new Dictionary<IPAddress, RouteLookup> { [PeerNode] = new RouteLookup(PeerNode, Eth0, null, null, 254) };
+        KernelSnapshot kernel = Kernel(routes: [RouteEntry.ViaGateway(PeerSubnet, PeerNode, Eth0)], neighbours: [], fdb: [], lookups: onLink);
+
+        NodeView view = NodeComparison.Compare(direct, [Own, Peer], kernel);
+
+        Assert.That(view.Matches, Is.True, string.Join("\n", view.Missing.Select(m => m.Expected)));
+        PeerCheck peer = view.Peers.Single();
+        Assert.That(peer.Route!.Expected, Is.EqualTo("198.18.2.0/24 via 192.0.2.12"));
+        Assert.That(peer.Neighbour, Is.Null);
+        Assert.That(peer.Fdb, Is.Null);
+    }
+
+    [Test]
     public void Metrics_are_read_from_unlabelled_samples_with_Prometheus_special_values()
     {
         IReadOnlyDictionary<string, double> metrics = OverlaydHealth.ParseMetrics(
@@ -236,6 +284,11 @@ public sealed class NodeComparisonTests
         LeaseAttributes.Parse(mac is null
             ? $"{{\"PublicIP\":\"{publicIP}\",\"BackendType\":\"vxlan\"}}"
             : $"{{\"PublicIP\":\"{publicIP}\",\"BackendType\":\"vxlan\",\"BackendData\":{{\"VNI\":1,\"VtepMAC\":\"{mac}\"}}}}"),
+        EtcdLeaseId: 7);
+
+    private static Lease DualLease(string key, string publicIP, string publicIPv6, MacAddress mac, MacAddress mac6) => new(
+        SubnetKey.Parse(key),
+        LeaseAttributes.Parse($$$"""{"PublicIP":"{{{publicIP}}}","PublicIPv6":"{{{publicIPv6}}}","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"{{{mac}}}"},"BackendV6Data":{"VNI":1,"VtepMAC":"{{{mac6}}}"}}"""),
         EtcdLeaseId: 7);
 
     private static RouteEntry[] PeerRoutes() => [RouteEntry.ViaGateway(PeerSubnet, PeerGateway, Device, onLink: true)];
