@@ -260,6 +260,31 @@ public sealed class NodeComparisonTests
     }
 
     [Test]
+    public void The_report_counts_per_lease_and_lists_each_wrong_entry_only_with_wide()
+    {
+        RouteEntry extraRoute = RouteEntry.ViaGateway(IPNetwork.Parse("198.18.9.0/24"), IPAddress.Parse("198.18.9.0"), Device, onLink: true);
+        NodeView view = NodeComparison.Compare(Config, [Own, Peer], Kernel(routes: [extraRoute], neighbours: []));
+        var status = new Overlay.Cli.Output.NodeStatus(null, view, ["ip overlay"], null, null);
+        var narrow = new StringWriter();
+        var wide = new StringWriter();
+
+        Overlay.Cli.Output.NodeStatusView.WriteText(narrow, status, DateTimeOffset.UnixEpoch, wide: false);
+        Overlay.Cli.Output.NodeStatusView.WriteText(wide, status, DateTimeOffset.UnixEpoch, wide: true);
+        Overlay.Cli.Output.NodeStatusJson json = Overlay.Cli.Output.NodeStatusView.ToJson(status, DateTimeOffset.UnixEpoch);
+
+        Assert.That(narrow.ToString(), Does.Contain("Entries:   2 missing, 0 stale, 1 foreign (listed with -o wide)\n"));
+        Assert.That(narrow.ToString(), Does.Not.Contain("198.18.9.0/24"));
+        Assert.That(narrow.ToString(), Does.EndWith("Result: the kernel does not match etcd: 2 missing, 1 foreign; see -o wide\n"));
+        Assert.That(wide.ToString(), Does.Contain(
+            "Missing:\n  route 198.18.2.0/24 via 198.18.2.0 dev flannel.1 onlink (lease 198.18.2.0/24)\n"
+            + "  neighbour 198.18.2.0 lladdr 0e:00:00:00:00:12 dev flannel.1 PERMANENT (lease 198.18.2.0/24)\n\n"
+            + "Foreign (on overlayd's devices, for no lease in etcd):\n  route 198.18.9.0/24 via 198.18.9.0 dev flannel.1 onlink\n"));
+        Assert.That((json.Matches, json.Counts.Peers, json.Counts.Broken, json.Counts.Missing, json.Counts.Foreign), Is.EqualTo((false, 1, 1, 2, 1)));
+        Assert.That(json.Overlayd, Is.Null);
+        Assert.That(json.Peers.Single().Fdb!.Status, Is.EqualTo("ok"));
+    }
+
+    [Test]
     public void Metrics_are_read_from_unlabelled_samples_with_Prometheus_special_values()
     {
         IReadOnlyDictionary<string, double> metrics = OverlaydHealth.ParseMetrics(
