@@ -126,6 +126,8 @@ internal static class CommandLine
 
         root.Subcommands.Add(Leaf("status", "the network, subnets used and free, leases close to expiry, reservations", "overlayctl status", StatusCommand.RunAsync,
             Output("status", "table", "json"), Flags.RenewMargin));
+        root.Subcommands.Add(NodeCommands.NodeGroup());
+        root.Subcommands.Add(NodeCommands.TraceCommand());
         root.Subcommands.Add(ServiceCommands.Group());
         root.Subcommands.Add(Pods.PodFlags.Group());
         root.Subcommands.Add(Leaf("version", "print overlayctl's version", "overlayctl version", PrintVersion.RunAsync));

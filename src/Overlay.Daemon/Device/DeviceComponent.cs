@@ -4,6 +4,7 @@ using Overlay.Daemon.Health;
 using Overlay.Daemon.Hosting.Loop;
 using Overlay.Daemon.Reconciliation;
 using Overlay.Leases.Store;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Device;
 

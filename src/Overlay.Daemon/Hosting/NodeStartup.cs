@@ -23,6 +23,7 @@ using Overlay.Leases.Keeping;
 using Overlay.Leases.Store;
 using Overlay.Leases.Watching;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Hosting;
 

@@ -1,5 +1,6 @@
 using Overlay.Core.Addressing;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Reconciliation;
 

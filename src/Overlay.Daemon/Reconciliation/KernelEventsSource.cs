@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Overlay.Daemon.Device;
 using Overlay.Daemon.Hosting.Loop;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Reconciliation;
 

@@ -9,6 +9,7 @@ using Overlay.Daemon.Device;
 using Overlay.Daemon.Health;
 using Overlay.Daemon.Hosting;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Reconciliation;
 

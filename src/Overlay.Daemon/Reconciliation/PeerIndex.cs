@@ -2,6 +2,7 @@ using System.Net;
 using Overlay.Core.Addressing;
 using Overlay.Core.Leases;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Reconciliation;
 

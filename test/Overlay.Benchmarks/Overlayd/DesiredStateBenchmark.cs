@@ -3,6 +3,7 @@ using System.Globalization;
 using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Daemon.Reconciliation;
+using Overlay.Reconciliation;
 using static Overlay.Benchmarks.Overlayd.Harness;
 
 namespace Overlay.Benchmarks.Overlayd;

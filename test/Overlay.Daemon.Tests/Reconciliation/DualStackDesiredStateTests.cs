@@ -4,6 +4,7 @@ using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Daemon.Reconciliation;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Tests.Reconciliation;
 

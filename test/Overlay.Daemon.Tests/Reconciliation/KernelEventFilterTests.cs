@@ -1,6 +1,7 @@
 using System.Net;
 using Overlay.Daemon.Reconciliation;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Tests.Reconciliation;
 

@@ -2,6 +2,7 @@ using System.Net;
 using Overlay.Core.Leases;
 using Overlay.Daemon.Reconciliation;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 using static Overlay.Daemon.Tests.Reconciliation.DesiredStateTests;
 
 namespace Overlay.Daemon.Tests.Reconciliation;

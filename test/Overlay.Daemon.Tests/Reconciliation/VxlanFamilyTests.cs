@@ -4,6 +4,7 @@ using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Daemon.Reconciliation;
 using Overlay.Netlink;
+using Overlay.Reconciliation;
 using static Overlay.Daemon.Tests.Reconciliation.DualStackDesiredStateTests;
 
 namespace Overlay.Daemon.Tests.Reconciliation;

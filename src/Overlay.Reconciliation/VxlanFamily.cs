@@ -6,14 +6,14 @@ using Overlay.Core.Config;
 using Overlay.Core.Leases;
 using Overlay.Netlink;
 
-namespace Overlay.Daemon.Reconciliation;
+namespace Overlay.Reconciliation;
 
 /// <summary>
 /// One VXLAN address family of the overlay: flannel.VNI over the IPv4 underlay, or, in a dual-stack network,
 /// flannel-v6.VNI over the IPv6 one. It says which half of a lease it reads (subnet, public address, backend data),
 /// how a bad half is worded, what overlayd owns in the kernel for it, and, once the device is ensured, the device's
 /// index and MAC. A node runs a list of one (IPv4) or two (IPv4 then IPv6); code that used to branch per family
-/// iterates over that list. Immutable: <see cref="KernelReconciler.Families"/> holds the current value of each.
+/// iterates over that list. Immutable: overlayd's reconciler holds the current value of each.
 /// </summary>
 public sealed record VxlanFamily
 {

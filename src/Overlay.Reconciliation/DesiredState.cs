@@ -4,7 +4,7 @@ using Overlay.Core.Addressing;
 using Overlay.Core.Leases;
 using Overlay.Netlink;
 
-namespace Overlay.Daemon.Reconciliation;
+namespace Overlay.Reconciliation;
 
 /// <summary>
 /// A lease (or, in a dual-stack network, one half of it) that cannot be programmed, and why. A skipped lease is

@@ -2,7 +2,7 @@ using System.Net;
 using Overlay.Core.Addressing;
 using Overlay.Netlink;
 
-namespace Overlay.Daemon.Reconciliation;
+namespace Overlay.Reconciliation;
 
 /// <summary>What the kernel holds now, limited to what overlayd owns (see <see cref="KernelDiff.Owns(RouteEntry, IReadOnlyList{KernelDiff.Scope})"/>).</summary>
 public sealed record ActualState(IReadOnlyList<RouteEntry> Routes, IReadOnlyList<NeighbourEntry> Neighbours, IReadOnlyList<FdbEntry> Fdb);
