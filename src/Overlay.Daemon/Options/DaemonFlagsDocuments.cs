@@ -42,7 +42,8 @@ public static partial class DaemonFlags
         page.Append(Roff.Section("environment"));
         page.Append(Roff.Paragraph(
             "Every flag is also read from FLANNELD_<FLAG> and OVERLAYD_<FLAG> (the flag's name in capitals, '-' as '_'; "
-            + "OVERLAYD_ wins over FLANNELD_, and the command line wins over both). An empty variable counts as unset. "
+            + "OVERLAYD_ wins over FLANNELD_, and the command line wins over both). An empty variable counts as unset, except an "
+            + "etcd flag's, which is checked as given (an empty FLANNELD_ETCD_ENDPOINTS is a usage error). "
             + "A variable with either prefix that names no flag is reported once at start."));
 
         page.Append(Roff.Section("files"));
@@ -72,7 +73,8 @@ public static partial class DaemonFlags
             "# overlayd's settings, read by overlayd.service (EnvironmentFile=). Restart after a change:\n"
             + "#   systemctl restart overlayd\n"
             + "# Each flag of overlayd (overlayd --help, man 8 overlayd) is also a variable: FLANNELD_<FLAG> as flanneld reads\n"
-            + "# it, or OVERLAYD_<FLAG>, which wins over it. Uncomment a line and give it a value; an empty value counts as unset.\n"
+            + "# it, or OVERLAYD_<FLAG>, which wins over it. A line left commented keeps the default; uncomment it with a value\n"
+            + "# (an empty FLANNELD_ETCD_* value is refused at start, an empty other one is ignored).\n"
             + "# A flanneld environment file (FLANNELD_ETCD_ENDPOINTS=...) works here unchanged.\n");
         foreach (Flag flag in Flags.Where(f => f.Name is not ("help" or "version")))
         {
