@@ -129,6 +129,49 @@ public class DebianPackageTests
         }
     }
 
+    [Test]
+    public async Task Under_systemd_the_package_starts_overlayd_without_waiting_for_etcd_and_purge_stops_and_forgets_it()
+    {
+        await SystemdContainer.EnsureRootAsync();
+        await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
+        {
+            Overlayd = Path.Combine(_work, "unused-overlayd"),
+            Nodes = 1,
+            StartDaemons = false,
+        });
+        await using SystemdContainer container = await SystemdContainer.BootAsync(new SystemdContainerOptions { Network = cluster.Nodes[0].Ns });
+        try
+        {
+            File.Copy(_deb, container.HostPath("/tmp/overlay.deb"));
+
+            // Nothing configured yet: overlayd waits for the default etcd, and dpkg must not wait for it (Exec gives up after 60 s).
+            CommandResult installed = container.Exec("dpkg", "-i", "/tmp/overlay.deb");
+            Assert.That(installed.ExitCode, Is.Zero, $"{installed.StdOut}\n{installed.StdErr}");
+            Assert.That(container.Systemctl("is-enabled", "overlayd").StdOut.Trim(), Is.EqualTo("enabled"));
+            Assert.That(Poll.Until(() => container.State("overlayd").ActiveState is "activating" or "active", TimeSpan.FromSeconds(30)), Is.True,
+                $"postinst started overlayd: {container.State("overlayd")}");
+
+            // The packaged unit, binary and environment file run a node once etcd is named.
+            string settings = container.ReadFile("/etc/default/overlayd")!;
+            container.WriteFile("/etc/default/overlayd", settings + $"FLANNELD_ETCD_ENDPOINTS={cluster.Etcd.Endpoint}\n");
+            container.Systemctl("restart", "--no-block", "overlayd").EnsureSuccess();
+            Assert.That(Poll.Until(() => container.State("overlayd") is { ActiveState: "active", SubState: "running" }, TimeSpan.FromSeconds(60)), Is.True,
+                $"overlayd ready under systemd: {container.State("overlayd")}");
+            Assert.That(cluster.LeasesInEtcd(), Has.Count.EqualTo(1), "the node took its lease");
+
+            CommandResult purged = container.Exec("dpkg", "--purge", "overlay");
+            Assert.That(purged.ExitCode, Is.Zero, $"{purged.StdOut}\n{purged.StdErr}");
+            Assert.That(container.State("overlayd").ActiveState, Is.EqualTo("inactive"), "prerm stopped it");
+            Assert.That(container.Exec("test", "-e", "/etc/systemd/system/multi-user.target.wants/overlayd.service").ExitCode, Is.Not.Zero, "the enablement is gone");
+            Assert.That(container.Exec("test", "-e", "/etc/default/overlayd").ExitCode, Is.Not.Zero, "the conffile is gone");
+            Assert.That(container.Systemctl("cat", "overlayd").ExitCode, Is.Not.Zero, "systemd no longer knows the unit");
+        }
+        finally
+        {
+            container.AttachLogsIfFailed("overlayd");
+        }
+    }
+
     /// <summary>Every path the package holds, as an absolute path (dpkg-deb lists them as ./usr/...).</summary>
     private string[] Contents() =>
         [.. Shell.Run("dpkg-deb", "--contents", _deb).EnsureSuccess().StdOut
