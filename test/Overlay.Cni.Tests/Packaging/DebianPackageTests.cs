@@ -130,7 +130,7 @@ public class DebianPackageTests
     }
 
     [Test]
-    public async Task Under_systemd_the_package_starts_overlayd_without_waiting_for_etcd_and_purge_stops_and_forgets_it()
+    public async Task Under_systemd_install_starts_overlayd_without_waiting_for_etcd_upgrade_keeps_the_settings_and_restarts_it_and_purge_forgets_it()
     {
         await SystemdContainer.EnsureRootAsync();
         await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
@@ -158,6 +158,14 @@ public class DebianPackageTests
             Assert.That(Poll.Until(() => container.State("overlayd") is { ActiveState: "active", SubState: "running" }, TimeSpan.FromSeconds(60)), Is.True,
                 $"overlayd ready under systemd: {container.State("overlayd")}");
             Assert.That(cluster.LeasesInEtcd(), Has.Count.EqualTo(1), "the node took its lease");
+
+            // An upgrade (here the same version again) keeps the edited settings and restarts overlayd, without waiting.
+            int before = container.State("overlayd").MainPid;
+            CommandResult upgraded = container.Exec("dpkg", "-i", "/tmp/overlay.deb");
+            Assert.That(upgraded.ExitCode, Is.Zero, $"{upgraded.StdOut}\n{upgraded.StdErr}");
+            Assert.That(container.ReadFile("/etc/default/overlayd"), Does.EndWith($"FLANNELD_ETCD_ENDPOINTS={cluster.Etcd.Endpoint}\n"), "the conffile as edited");
+            Assert.That(Poll.Until(() => container.State("overlayd") is { ActiveState: "active", MainPid: var pid } && pid != before, TimeSpan.FromSeconds(60)), Is.True,
+                $"overlayd restarted and ready again: {container.State("overlayd")} (main pid before {before})");
 
             CommandResult purged = container.Exec("dpkg", "--purge", "overlay");
             Assert.That(purged.ExitCode, Is.Zero, $"{purged.StdOut}\n{purged.StdErr}");
