@@ -5,9 +5,10 @@ using Overlay.TestKit;
 namespace Overlay.Cni.Tests.Packaging;
 
 /// <summary>
-/// The Debian package scripts/package-deb.sh builds, installed on this machine with dpkg: its programs answer from
-/// the installed paths, and a purge leaves nothing of it behind. Built once per run; under scripts/test.sh it
-/// packages the native overlayd and overlayctl test.sh published, so only the CNI plugin is published here.
+/// The Debian package scripts/package-deb.sh builds, installed with dpkg on this machine (its programs answer from
+/// the installed paths, and a purge leaves nothing of it behind) and in a container under a real systemd (its
+/// maintainer scripts start, restart and stop overlayd). Built once per run; under scripts/test.sh it packages the
+/// native overlayd and overlayctl test.sh published, so only the CNI plugin is published here.
 /// </summary>
 [NonParallelizable]
 public class DebianPackageTests
