@@ -9,7 +9,8 @@
 # Under CI=true nothing may be skipped: CI runs as root with etcd and every kernel feature, so a test that would
 # skip fails instead (Overlay.TestKit's Requirement.Unmet), and a skipped count above 0 fails the run as well.
 # Outside CI, an OVERLAY_AOT_OVERLAYD already set names a native overlayd to test instead of publishing one, and
-# OVERLAY_SKIP_CLI_AOT=1 skips the NativeAOT publish check of overlayctl.
+# OVERLAY_SKIP_CLI_AOT=1 skips the NativeAOT publish check of overlayctl. The Debian package test
+# (scripts/package-deb.sh) packages the two native binaries published here and publishes only the CNI plugin.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 summary() { echo "$1 passed, $2 failed, $3 skipped"; }
@@ -56,6 +57,7 @@ if [ "$ci" = true ] || [ -z "${OVERLAY_SKIP_CLI_AOT:-}" ]; then
     exit 1
   fi
   echo "published the NativeAOT overlayctl in $((SECONDS - started)) s"
+  export OVERLAY_AOT_OVERLAYCTL="$work/aot-cli/overlayctl" # the package test packages it instead of publishing it again
 fi
 
 # One test project at a time: the end-to-end tests measure time (repairs within 1 s, pings lost) and

@@ -49,6 +49,9 @@ internal static class CommandLine
 
     public static ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args, Parsing);
 
+    /// <summary>The example a command's help ends with, if it has one.</summary>
+    public static string? ExampleOf(Command command) => Examples.GetValueOrDefault(command);
+
     /// <summary>The words that name a command, without the program: <c>leases get</c>.</summary>
     public static string PathOf(Command command)
     {

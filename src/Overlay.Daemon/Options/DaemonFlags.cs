@@ -33,7 +33,7 @@ public sealed class UsageException : Exception
 /// and then from the command line, which wins over both. Accepts <c>--flag=value</c>, <c>--flag value</c> and
 /// Go's single-dash <c>-flag</c>; a boolean flag alone means true.
 /// </summary>
-public static class DaemonFlags
+public static partial class DaemonFlags
 {
     private enum Kind
     {
