@@ -60,10 +60,10 @@ version=$("$work/bin/overlayd" --version) || die "the overlayd binary does not r
 ctl=$("$work/bin/overlayctl" version) || die "the overlayctl binary does not run"
 [ "$ctl" = "overlayctl $version" ] || die "overlayctl is '$ctl' but overlayd is $version: the binaries come from different builds"
 
-# The man pages and /etc/default/overlayd, written from the programs' own flag tables (packaging/Overlay.Packaging).
-dotnet build "$root/packaging/Overlay.Packaging" -c Release -warnaserror -nologo -v q >"$work/generator.log" 2>&1 \
-  || { cat "$work/generator.log" >&2; die "building packaging/Overlay.Packaging failed"; }
-dotnet "$root/packaging/Overlay.Packaging/bin/Release/net10.0/Overlay.Packaging.dll" "$work/generated"
+# The man pages and /etc/default/overlayd, written from the programs' own flag tables (src/Overlay.Packaging).
+dotnet build "$root/src/Overlay.Packaging" -c Release -warnaserror -nologo -v q >"$work/generator.log" 2>&1 \
+  || { cat "$work/generator.log" >&2; die "building src/Overlay.Packaging failed"; }
+dotnet "$root/src/Overlay.Packaging/bin/Release/net10.0/Overlay.Packaging.dll" "$work/generated"
 
 pkg=$work/root
 doc=$pkg/usr/share/doc/overlay
@@ -96,7 +96,7 @@ install -D -m 0644 "$work/generated/overlayctl.1" "$pkg/usr/share/man/man1/overl
 install -D -m 0644 "$work/overlayctl.bash" "$pkg/usr/share/bash-completion/completions/overlayctl"
 install -D -m 0644 "$work/overlayctl.zsh" "$pkg/usr/share/zsh/vendor-completions/_overlayctl"
 
-install -D -m 0644 "$root/packaging/deb/copyright" "$doc/copyright"
+install -D -m 0644 "$root/scripts/deb/copyright" "$doc/copyright"
 install -m 0644 "$root/README.md" "$root"/docs/*.md "$doc/"
 maintainer=${DEBFULLNAME:-Overlay maintainers}" <"${DEBEMAIL:-maintainers@overlay.invalid}">"
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -114,7 +114,7 @@ for uri in $(sed -n 's/^Documentation=//p' "$unit"); do
 done
 
 mkdir -p "$pkg/DEBIAN" "$work/shlibs/debian"
-install -m 0755 "$root"/packaging/deb/{postinst,prerm,postrm} "$pkg/DEBIAN/"
+install -m 0755 "$root"/scripts/deb/{postinst,prerm,postrm} "$pkg/DEBIAN/"
 echo /etc/default/overlayd >"$pkg/DEBIAN/conffiles"
 # Depends: the shared libraries the native binaries link (libc6), as dpkg-shlibdeps finds them here.
 printf 'Source: overlay\n\nPackage: overlay\nArchitecture: amd64\n' >"$work/shlibs/debian/control"
