@@ -12,10 +12,14 @@ public static class LookAround
     /// <summary>What a suggestion that keeps running says after its own comment.</summary>
     public const string UntilInterrupted = "runs until Ctrl+C";
 
+    private const int MaxAlignedWidth = 90;
+
     public static string Format(IReadOnlyList<Suggestion> suggestions)
     {
         ArgumentNullException.ThrowIfNull(suggestions);
-        int width = suggestions.Where(s => s.Comment is not null || s.RunsUntilInterrupted).Select(s => s.Command.Length).DefaultIfEmpty(0).Max();
+        // Comments line up after the commands, except after a command too long to pad the others to.
+        int width = suggestions.Where(s => s.Comment is not null || s.RunsUntilInterrupted).Select(s => s.Command.Length)
+            .Where(length => length <= MaxAlignedWidth).DefaultIfEmpty(0).Max();
         return string.Concat(suggestions.Select(s => "  " + Line(s, width) + "\n"));
     }
 

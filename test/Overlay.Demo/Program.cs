@@ -251,6 +251,7 @@ try
             new($"{ctl} leases watch", "one line per lease change", RunsUntilInterrupted: true),
         ]));
         Console.WriteLine($"""
+
             Press Enter here, or send SIGINT (Ctrl+C) or SIGTERM (kill {Environment.ProcessId}), to tear everything down; without a
             terminal (stdin at its end, e.g. < /dev/null) only the signals do. If this process was killed with SIGKILL instead:
               bash scripts/demo.sh --teardown

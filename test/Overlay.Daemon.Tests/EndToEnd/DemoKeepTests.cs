@@ -65,6 +65,17 @@ public class DemoKeepTests
     }
 
     [Test]
+    public void A_command_too_long_to_align_to_keeps_its_comment_close()
+    {
+        string longCommand = "ip netns exec sw dotnet /usr/local/lib/overlayctl/overlayctl.dll --etcd-endpoints http://192.0.2.1:2379 leases watch";
+
+        string text = LookAround.Format([new("ip route show dev flannel.1", "routes"), new(longCommand, "changes", RunsUntilInterrupted: true)]);
+
+        Assert.That(text, Is.EqualTo("  ip route show dev flannel.1   # routes\n  " + longCommand + "   # changes; runs until Ctrl+C\n"));
+        Assert.That(LookAround.Parse(text.Split('\n'))[1], Is.EqualTo(new Suggestion(longCommand, "changes; runs until Ctrl+C", RunsUntilInterrupted: true)));
+    }
+
+    [Test]
     public void Suggestions_align_their_comments_and_one_that_keeps_running_says_how_to_stop_it()
     {
         string text = LookAround.Format(
