@@ -5,13 +5,14 @@
 # dnsmasq-base (the dnsmasq binary without its system service: the tests' upstream resolver and the benchmark's
 # comparison), bind9-dnsutils (dig, the independent client) and dnsperf (the DNS benchmark's load generator), and for
 # the tests under a real systemd: debootstrap (builds the container's Debian root once) and systemd-container
-# (systemd-nspawn boots it), and for the Debian package (scripts/package-deb.sh): dpkg-dev (dpkg-shlibdeps finds the
-# native binaries' library dependencies) and init-system-helpers (deb-systemd-helper, which its postinst runs).
+# (systemd-nspawn boots it), for the Debian package (scripts/package-deb.sh): dpkg-dev (dpkg-shlibdeps finds the
+# native binaries' library dependencies) and init-system-helpers (deb-systemd-helper, which its postinst runs), and
+# curl (the demo's --keep suggests it for each overlayd's /readyz and /metrics, and its test runs those commands).
 # Idempotent and quiet when everything is already present. Needs root (apt-get).
 set -euo pipefail
 need=(etcd-server etcd-client iproute2 nftables iputils-ping containernetworking-plugins iperf3 openssl procps
   clang zlib1g-dev zsh conntrack dnsmasq-base bind9-dnsutils dnsperf
-  debootstrap systemd-container dpkg-dev init-system-helpers)
+  debootstrap systemd-container dpkg-dev init-system-helpers curl)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

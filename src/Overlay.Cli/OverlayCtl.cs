@@ -5,6 +5,7 @@ using System.CommandLine.Parsing;
 using System.Reflection;
 using Grpc.Core;
 using Overlay.Cli.Commands;
+using Overlay.Cli.Output;
 using Overlay.Core.Config;
 using Overlay.Leases;
 using Overlay.Leases.Etcd;
@@ -149,10 +150,22 @@ public static class OverlayCtl
     /// </summary>
     private static int ParseErrors(ParseResult parse, ParseErrorAction action, TextWriter stderr)
     {
+        // An unknown flag's value ('--ouptut json') is not a second mistake: one error and one suggestion per flag.
+        HashSet<string> values = ValuesOfUnknownFlags(parse);
         bool misplaced = false;
+        var written = new HashSet<string>(StringComparer.Ordinal);
         foreach (ParseError error in parse.Errors)
         {
-            stderr.Write($"error: {error.Message}{Hint(error, parse, ref misplaced)}\n");
+            if (values.Any(v => error.Message == $"Unrecognized command or argument '{v}'."))
+            {
+                continue;
+            }
+
+            string line = $"error: {error.Message}{Hint(error, parse, ref misplaced)}\n";
+            if (written.Add(line))
+            {
+                stderr.Write(line);
+            }
         }
 
         // The library writes its corrections to Output and the errors (written above already) to Error. A
@@ -161,7 +174,7 @@ public static class OverlayCtl
         action.ShowHelp = false;
         action.ShowTypoCorrections = !misplaced;
         _ = parse.Invoke(new InvocationConfiguration { Output = corrections, Error = TextWriter.Null });
-        string suggested = corrections.ToString().Trim('\n');
+        string suggested = TypoCorrections.Without(corrections.ToString(), values);
         if (suggested.Length > 0)
         {
             stderr.Write(suggested + "\n");
@@ -169,6 +182,38 @@ public static class OverlayCtl
 
         stderr.Write(SeeHelp(CommandLine.PathOf(parse.CommandResult.Command)));
         return UsageError;
+    }
+
+    /// <summary>
+    /// The unmatched tokens that directly follow an unmatched flag without '=' (<c>--ouptut json</c>): most likely that
+    /// flag's value, which the library reports and "corrects" as an argument of its own.
+    /// </summary>
+    private static HashSet<string> ValuesOfUnknownFlags(ParseResult parse)
+    {
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        var unmatched = new Queue<string>(parse.UnmatchedTokens);
+        string? previousUnknownFlag = null;
+        foreach (Token token in parse.Tokens)
+        {
+            bool isUnmatched = unmatched.Count > 0 && unmatched.Peek() == token.Value;
+            if (!isUnmatched)
+            {
+                previousUnknownFlag = null;
+                continue;
+            }
+
+            unmatched.Dequeue();
+            if (previousUnknownFlag is not null && !token.Value.StartsWith('-'))
+            {
+                values.Add(token.Value);
+                previousUnknownFlag = null;
+                continue;
+            }
+
+            previousUnknownFlag = token.Value.Length > 1 && token.Value[0] == '-' && !token.Value.Contains('=', StringComparison.Ordinal) ? token.Value : null;
+        }
+
+        return values;
     }
 
     /// <summary>

@@ -9,9 +9,11 @@ namespace Overlay.Reconciliation;
 /// <summary>
 /// A lease (or, in a dual-stack network, one half of it) that cannot be programmed, and why. A skipped lease is
 /// still counted as taken by the allocator. <paramref name="Family"/> says which half: IPv6 means only the lease's
-/// IPv6 entries are left out, and its IPv4 part is judged on its own.
+/// IPv6 entries are left out, and its IPv4 part is judged on its own. <paramref name="AwaitingNode"/>: a reservation
+/// made ahead of its node (<c>overlayctl leases reserve</c> without <c>--vtep-mac</c>) has no backend data until
+/// overlayd runs there and writes its own; that is normal, not a fault.
 /// </summary>
-public sealed record SkippedLease(SubnetKey Subnet, string Reason, AddressFamily Family = AddressFamily.InterNetwork);
+public sealed record SkippedLease(SubnetKey Subnet, string Reason, AddressFamily Family = AddressFamily.InterNetwork, bool AwaitingNode = false);
 
 /// <summary>
 /// What the kernel should hold for the remote nodes: per peer a neighbour, an FDB entry and a route (or one direct
@@ -120,7 +122,9 @@ public static class DesiredStateBuilder
 
             if (family.Problem(lease, out byte[] macBytes) is { } reason)
             {
-                output.Skipped.Add(new(lease.Subnet, reason, addressFamily));
+                output.Skipped.Add(family.AwaitsItsNode(lease)
+                    ? new(lease.Subnet, family.AwaitingNodeReason(lease), addressFamily, AwaitingNode: true)
+                    : new(lease.Subnet, reason, addressFamily));
                 continue;
             }
 

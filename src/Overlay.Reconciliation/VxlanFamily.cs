@@ -152,6 +152,21 @@ public sealed record VxlanFamily
             : null;
     }
 
+    /// <summary>
+    /// A reservation in this network with no backend data of this family at all: written ahead of its node, which
+    /// fills in its VNI and VTEP MAC when its overlayd (or flanneld) starts. Anything else wrong with it is a fault.
+    /// </summary>
+    public bool AwaitsItsNode(Lease lease) =>
+        lease.IsReservation
+        && BackendDataOf(lease) is null
+        && string.Equals(lease.Attributes.BackendType, BackendConfig.VxlanType, StringComparison.OrdinalIgnoreCase)
+        && SubnetOf(lease.Subnet) is { } subnet && IPAddressMath.Covers(PodNetwork, subnet);
+
+    /// <summary>What is said, once, about a reservation that awaits its node.</summary>
+    public string AwaitingNodeReason(Lease lease) =>
+        $"reserved for {lease.Attributes.PublicIP}{(lease.Attributes.OwnerId is { } owner ? $" (owner {owner})" : "")}, "
+        + $"whose node has not written its {VtepMacField} yet; it is programmed when overlayd (or flanneld) starts there";
+
     /// <summary>Where overlayd's entries of this family live, given this node's subnet in it.</summary>
     public KernelDiff.Scope Scope(IPNetwork ownSubnet) => new(PodNetwork, ownSubnet, DeviceIndex, DirectRouting);
 }

@@ -45,6 +45,7 @@ const string UpstreamAddress = "198.51.100.80";
 const string ServiceName = "demo";
 const int ServicePort = 80;
 const int TargetPort = 8080;
+const int HealthPort = 9100; // OverlayCluster starts every overlayd with --healthz-ip NODE --healthz-port 9100
 DemoRun demoRun = DemoRun.Begin(); // what this run makes, for --teardown should it be killed
 Console.WriteLine($"Starting a {nodes}-node cluster: etcd in a switch namespace on 192.0.2.1, nodes on 192.0.2.11..{10 + nodes}, pod network 198.18.0.0/16, service network {ServiceNetwork}");
 await using OverlayCluster cluster = await OverlayCluster.StartAsync(new OverlayClusterOptions
@@ -217,39 +218,56 @@ try
     if (keep)
     {
         ClusterNode first = cluster.Nodes[0];
+        string sw = cluster.Switch.Name;
+        string ctl = $"ip netns exec {sw} dotnet {overlayctl} --etcd-endpoints {cluster.Etcd.Endpoint}";
+        await using DaemonLogFiles logs = DaemonLogFiles.Start(cluster.Nodes);
+        Console.WriteLine($"\nThe cluster keeps running. Each overlayd serves /healthz, /readyz and /metrics on its node's address, reachable from the switch namespace {sw}:");
+        foreach (ClusterNode node in cluster.Nodes)
+        {
+            Console.WriteLine($"  {node.Name}   health http://{node.UnderlayAddress}:{HealthPort}/readyz   metrics http://{node.UnderlayAddress}:{HealthPort}/metrics   log {DaemonLogFiles.PathOf(node)}");
+        }
+
+        Console.WriteLine("\nIn another terminal, as root (each command returns at once unless it says otherwise):");
+        Console.Write(LookAround.Format(
+        [
+            new($"ip netns exec {first.Ns.Name} ip route show dev flannel.1", "routes to the other nodes' subnets"),
+            new($"ip netns exec {first.Ns.Name} ip neigh show dev flannel.1", "their VTEP MACs"),
+            new($"ip netns exec {first.Ns.Name} bridge fdb show dev flannel.1", "where each MAC lives"),
+            new($"cat {first.SubnetFile}"),
+            new($"ip netns exec {sw} curl -s --max-time 5 http://{first.UnderlayAddress}:{HealthPort}/readyz", $"{first.Name}'s overlayd: ready, and why not when it is not"),
+            new($"ip netns exec {sw} curl -s --max-time 5 http://{first.UnderlayAddress}:{HealthPort}/metrics", "its metrics (Prometheus text)"),
+            new($"tail -n 20 {DaemonLogFiles.PathOf(first)}", "the end of its log (tail -f to follow it; Ctrl+C ends that)"),
+            new($"ip netns exec {pods[0].Name} ping -c 3 {pods[1].Address}", $"pod to pod, {first.Name} to {pods[1].Node.Name}"),
+            new($"ip netns exec {pods[0].Name} getent hosts {first.Name}", "from the pod's managed hosts file"),
+            new($"ip netns exec {pods[0].Name} getent hosts {ServiceName}", "the service, from cluster DNS"),
+            new($"ip netns exec {pods[0].Name} getent hosts {UpstreamName}", "forwarded to the nodes' resolver"),
+            new($"ip netns exec {pods[0].Name} dig +time=2 +tries=1 @{ClusterDns} _http._tcp.{ServiceName}.default.svc.cluster.local SRV", "named ports as SRV records"),
+            new($"ip netns exec {first.Ns.Name} nft list table ip overlay-services", "the service rules (maps, not a chain per service)"),
+            new($"ip netns exec {pods[0].Name} timeout 5 bash -c 'exec 3<>/dev/tcp/{clusterIP}/{ServicePort}; head -1 <&3'", "a connection to the service"),
+            new($"dotnet {overlayctl} pod list --pod-state-dir {records}"),
+            new($"{ctl} leases list"),
+            new($"{ctl} service list"),
+            new($"{ctl} service endpoints {ServiceName}"),
+            new($"{ctl} leases watch", "one line per lease change", RunsUntilInterrupted: true),
+        ]));
         Console.WriteLine($"""
 
-            The cluster keeps running. In another terminal, as root:
-              ip netns exec {first.Ns.Name} ip route show dev flannel.1        # routes to the other nodes' subnets
-              ip netns exec {first.Ns.Name} ip neigh show dev flannel.1        # their VTEP MACs
-              ip netns exec {first.Ns.Name} bridge fdb show dev flannel.1      # where each MAC lives
-              cat {first.SubnetFile}
-              ip netns exec {pods[0].Name} ping {pods[1].Address}
-              ip netns exec {pods[0].Name} getent hosts {first.Name}                 # from the pod's managed hosts file
-              ip netns exec {pods[0].Name} getent hosts {ServiceName}                   # the service, from cluster DNS
-              ip netns exec {pods[0].Name} getent hosts {UpstreamName}       # forwarded to the nodes' resolver
-              ip netns exec {pods[0].Name} dig @{ClusterDns} _http._tcp.{ServiceName}.default.svc.cluster.local SRV
-              ip netns exec {first.Ns.Name} nft list table ip overlay-services   # the service rules (maps, not a chain per service)
-              ip netns exec {pods[0].Name} bash -c 'exec 3<>/dev/tcp/{clusterIP}/{ServicePort}; head -1 <&3'   # a connection to the service
-              dotnet {overlayctl} pod list --pod-state-dir {records}
-              ip netns exec {cluster.Switch.Name} dotnet {overlayctl} --etcd-endpoints {cluster.Etcd.Endpoint} leases watch
-              ip netns exec {cluster.Switch.Name} dotnet {overlayctl} --etcd-endpoints {cluster.Etcd.Endpoint} service list
-              ip netns exec {cluster.Switch.Name} dotnet {overlayctl} --etcd-endpoints {cluster.Etcd.Endpoint} service endpoints {ServiceName}
-            Press Enter (or Ctrl+C) here to tear everything down. If this process was killed instead:
+            Press Enter here, or send SIGINT (Ctrl+C) or SIGTERM (kill {Environment.ProcessId}), to tear everything down; without a
+            terminal (stdin at its end, e.g. < /dev/null) only the signals do. If this process was killed with SIGKILL instead:
               bash scripts/demo.sh --teardown
             """);
-        var stop = new TaskCompletionSource();
-        Console.CancelKeyPress += (_, e) =>
+        await Console.Out.FlushAsync();
+        (Task<StopReason> signal, IDisposable registrations) = KeepRunning.CatchSignals();
+        using (registrations)
         {
-            e.Cancel = true;
-            stop.TrySetResult();
-        };
-        _ = Task.Run(() =>
-        {
-            Console.In.ReadLine();
-            stop.TrySetResult();
-        });
-        await stop.Task;
+            StopReason reason = await KeepRunning.WaitAsync(Console.In, signal);
+            Console.WriteLine(reason switch
+            {
+                StopReason.Enter => "Enter pressed.",
+                StopReason.Interrupt => "SIGINT received.",
+                _ => "SIGTERM received.",
+            });
+        }
     }
 
     return failures == 0 ? 0 : 1;

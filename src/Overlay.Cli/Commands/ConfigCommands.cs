@@ -132,15 +132,29 @@ internal static class ConfigCommands
             return ("stdin", await c.In.ReadToEndAsync(ct));
         }
 
+        if (Directory.Exists(path))
+        {
+            throw new CommandFailedException($"cannot read config file '{path}': it is a folder; give the path of a JSON file, or - to read stdin");
+        }
+
         try
         {
             return (path, await File.ReadAllTextAsync(path, ct));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CommandFailedException($"cannot read config file '{path}': {e.Message}; give a JSON file, or - to read stdin");
+            throw new CommandFailedException($"cannot read config file '{path}': {ReadProblem(path, e)}; give the path of a JSON file, or - to read stdin");
         }
     }
+
+    /// <summary>Why a file could not be read, in a sentence of our own (.NET's messages end in a full stop and name the full path).</summary>
+    private static string ReadProblem(string path, Exception e) => e switch
+    {
+        FileNotFoundException => Path.IsPathRooted(path) ? "no such file" : $"no such file (looked for {Path.GetFullPath(path)})",
+        DirectoryNotFoundException => $"its folder {Path.GetDirectoryName(Path.GetFullPath(path))} does not exist",
+        UnauthorizedAccessException => "permission denied",
+        _ => e.Message.TrimEnd('.'),
+    };
 
     private static string ClusterIPs(int count) => count == 1 ? "1 ClusterIP" : $"{count} ClusterIPs";
 

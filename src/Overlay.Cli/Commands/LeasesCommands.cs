@@ -60,11 +60,12 @@ internal static class LeasesCommands
         bool watchOnly = c.Flag(CommandLine.Flags.WatchOnly);
 
         // Fail fast (exit 1, with the endpoints tried) when etcd is unreachable; once running, the watch rides out outages.
-        await c.Store.ListAsync(withExpiration: false, ct);
+        LeaseSnapshot present = await c.Store.ListAsync(withExpiration: false, ct);
+        int ownerWidth = LeaseView.WatchOwnerWidth(present.Leases);
         var watcher = new LeaseWatcher(c.Store.Session, new StderrLogger<LeaseWatcher>(c.Err));
         if (!json)
         {
-            c.Out.Write(LeaseView.WatchHeader() + "\n");
+            c.Out.Write(LeaseView.WatchHeader(ownerWidth) + "\n");
         }
 
         // Once watching, an interrupt (SIGINT, SIGTERM) is how a watch ends: exit 0, wherever it lands, the
@@ -85,7 +86,7 @@ internal static class LeasesCommands
                 {
                     c.Out.Write(json
                         ? Json.Line(LeaseView.ToWatchJson(change, update.Revision, initial, c.Now))
-                        : LeaseView.WatchLine(change) + "\n");
+                        : LeaseView.WatchLine(change, ownerWidth) + "\n");
                 }
 
                 await c.Out.FlushAsync(ct);

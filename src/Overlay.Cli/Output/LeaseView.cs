@@ -96,15 +96,26 @@ internal static class LeaseView
         _ => kind.ToString().ToUpperInvariant(),
     };
 
+    /// <summary>The OWNER column of a watch holds at least a default owner id ("m-" and 16 hex digits, overlayd's own).</summary>
+    public const int DefaultOwnerWidth = 18;
+
     /// <summary>
-    /// One watch line, fixed-width so a stream stays aligned without knowing what comes next; the fields of
-    /// varying length come last:
-    /// <c>ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a   &lt;none&gt;</c>.
+    /// The OWNER column's width for a watch: a default owner id, or the longest owner among the leases present at the
+    /// start (node names given with --node-name can be longer). Only a later lease with a longer owner breaks the line.
     /// </summary>
-    public static string WatchLine(LeaseChange change)
+    public static int WatchOwnerWidth(IEnumerable<Lease> leases) =>
+        leases.Select(l => l.Attributes.OwnerId?.Length ?? 0).Append(DefaultOwnerWidth).Max();
+
+    /// <summary>
+    /// One watch line, fixed-width so a stream stays aligned without knowing what comes next; the field of
+    /// varying length (the IPv6 subnet) comes last:
+    /// <c>ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      m-594fcc027f512de4   &lt;none&gt;</c>.
+    /// </summary>
+    public static string WatchLine(LeaseChange change, int ownerWidth = DefaultOwnerWidth)
     {
         Lease shown = change.Lease ?? change.Previous!;
         return WatchCells(
+            ownerWidth,
             EventType(change.Kind),
             shown.Subnet.IPv4.ToString(),
             shown.Attributes.PublicIP,
@@ -115,10 +126,10 @@ internal static class LeaseView
             shown.Subnet.IPv6?.ToString() ?? None);
     }
 
-    public static string WatchHeader() => WatchCells("EVENT", "SUBNET", "PUBLIC IP", "VTEP MAC", "VNI", "KIND", "OWNER", "IPV6 SUBNET");
+    public static string WatchHeader(int ownerWidth = DefaultOwnerWidth) => WatchCells(ownerWidth, "EVENT", "SUBNET", "PUBLIC IP", "VTEP MAC", "VNI", "KIND", "OWNER", "IPV6 SUBNET");
 
-    private static string WatchCells(string kind, string subnet, string publicIP, string mac, string vni, string leaseKind, string owner, string ipv6) =>
-        string.Join("   ", kind.PadRight(8), subnet.PadRight(18), publicIP.PadRight(15), mac.PadRight(17), vni.PadRight(6), leaseKind.PadRight(8), owner.PadRight(12), ipv6).TrimEnd();
+    private static string WatchCells(int ownerWidth, string kind, string subnet, string publicIP, string mac, string vni, string leaseKind, string owner, string ipv6) =>
+        string.Join("   ", kind.PadRight(8), subnet.PadRight(18), publicIP.PadRight(15), mac.PadRight(17), vni.PadRight(6), leaseKind.PadRight(8), owner.PadRight(ownerWidth), ipv6).TrimEnd();
 
     public static WatchEventJson ToWatchJson(LeaseChange change, long revision, bool initial, DateTimeOffset now) => new(
         EventType(change.Kind),

@@ -195,7 +195,8 @@ internal static class PodCommands
 
             if (!File.Exists(nodeNetns))
             {
-                throw new CommandFailedException($"node namespace {nodeNetns} does not exist (--node {node})");
+                // Bad input like the rest of step 1 (docs/pods.md): a usage error, exit 2.
+                throw new InvalidPodSpecException($"flag --node: node namespace {nodeNetns} does not exist (--node {node}); give the name of a namespace under /run/netns or its path");
             }
 
             foreach (PodDnsWarning warning in warnings)

@@ -45,7 +45,7 @@ public static class NetworkConfigParser
         }
         catch (JsonException e)
         {
-            problems.Add(new("config", $"not valid JSON ({e.Message}); expected an object such as {{\"Network\": \"10.244.0.0/16\", \"Backend\": {{\"Type\": \"vxlan\"}}}}"));
+            problems.Add(new("config", $"not valid JSON {JsonSyntaxError.Describe(json, e)}; expected an object such as {{\"Network\": \"10.244.0.0/16\", \"Backend\": {{\"Type\": \"vxlan\"}}}}"));
             return false;
         }
 

@@ -26,7 +26,7 @@ public sealed partial class KernelReconciler
     private readonly NetlinkHandle _netlink;
     private readonly DaemonStatus _status;
     private readonly ILogger _logger;
-    private readonly HashSet<(SubnetKey Subnet, AddressFamily Family)> _reportedSkips = [];
+    private readonly SkippedLeaseReports _skipReports = new();
 
     // The peers as the last full reconcile left them, for applying a lease change on its own.
     private PeerIndex? _index;
@@ -154,18 +154,19 @@ public sealed partial class KernelReconciler
             : null;
 
         DesiredState desired = DesiredStateBuilder.Build(families, leases, own, isOnLink);
-        foreach (SkippedLease skip in desired.Skipped)
+        foreach (SkippedLease skip in _skipReports.ToReport(desired.Skipped))
         {
-            if (_reportedSkips.Add((skip.Subnet, skip.Family)))
+            if (skip.AwaitingNode)
             {
-                if (skip.Family == AddressFamily.InterNetworkV6)
-                {
-                    LogLeaseV6Skipped(_logger, skip.Subnet, skip.Reason);
-                }
-                else
-                {
-                    LogLeaseSkipped(_logger, skip.Subnet, skip.Reason);
-                }
+                LogReservationAwaitingNode(_logger, skip.Subnet, skip.Reason);
+            }
+            else if (skip.Family == AddressFamily.InterNetworkV6)
+            {
+                LogLeaseV6Skipped(_logger, skip.Subnet, skip.Reason);
+            }
+            else
+            {
+                LogLeaseSkipped(_logger, skip.Subnet, skip.Reason);
             }
         }
 
@@ -209,4 +210,7 @@ public sealed partial class KernelReconciler
 
     [LoggerMessage(1022, LogLevel.Warning, "lease {Subnet}: its IPv6 part is not programmed: {Reason}")]
     private static partial void LogLeaseV6Skipped(ILogger logger, SubnetKey subnet, string reason);
+
+    [LoggerMessage(1025, LogLevel.Information, "reservation {Subnet} waits for its node: {Reason}")]
+    private static partial void LogReservationAwaitingNode(ILogger logger, SubnetKey subnet, string reason);
 }

@@ -174,4 +174,34 @@ public sealed class ConfigTests : CliFixture
         Assert.That(result.ExitCode, Is.EqualTo(1));
         Assert.That(result.Err, Does.StartWith($"error: invalid network config in {file}:\n  config: not valid JSON"));
     }
+
+    [TestCase("{\"Network\":\"198.18.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"},}", "at line 1, column 54: a comma after the last member of an object (JSON allows none)")]
+    [TestCase("{\n  \"Network\": \"198.18.0.0/16\"\n  \"Backend\": {\"Type\": \"vxlan\"}\n}\n", "at line 3, column 3: '\"' where ',', '}' or ']' should come (a comma missing before it?)")]
+    [TestCase("{\n  \"Network\": 198.18.0.0/16\n}", "at line 2, column 20: '.' inside a number (an address or CIDR is a string: put it in double quotes)")]
+    public async Task Config_validate_of_malformed_JSON_says_at_which_line_and_column_and_what_is_wrong(string text, string where)
+    {
+        File.WriteAllText(file, text);
+
+        CliResult result = await Cli.RunAsync("config", "validate", file);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Err, Does.StartWith($"error: invalid network config in {file}:\n  config: not valid JSON {where}; expected an object such as"));
+        Assert.That(result.Err, Does.Not.Contain("LineNumber").And.Not.Contain("BytePositionInLine").And.Not.Contain("reader options"));
+    }
+
+    [Test]
+    public async Task Config_validate_of_a_missing_file_says_there_is_no_such_file()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"overlayctl-missing-{Guid.NewGuid():N}.json");
+        string inMissingFolder = Path.Combine(missing, "network.json");
+
+        CliResult result = await Cli.RunAsync("config", "validate", missing);
+        CliResult folder = await Cli.RunAsync("config", "validate", inMissingFolder);
+        CliResult directory = await Cli.RunAsync("config", "validate", Path.GetTempPath());
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Err, Is.EqualTo($"error: cannot read config file '{missing}': no such file; give the path of a JSON file, or - to read stdin\n"));
+        Assert.That(folder.Err, Is.EqualTo($"error: cannot read config file '{inMissingFolder}': its folder {missing} does not exist; give the path of a JSON file, or - to read stdin\n"));
+        Assert.That(directory.Err, Is.EqualTo($"error: cannot read config file '{Path.GetTempPath()}': it is a folder; give the path of a JSON file, or - to read stdin\n"));
+    }
 }

@@ -90,11 +90,11 @@ public sealed class WatchTests : CliFixture
         Assert.That(exit, Is.Zero, watch.Error);
         Assert.That(watch.Lines, Is.EqualTo(new[]
         {
-            "EVENT      SUBNET               PUBLIC IP         VTEP MAC            VNI      KIND       OWNER          IPV6 SUBNET",
-            "ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a         <none>",
-            "ADDED      198.18.9.0/24        192.0.2.19        <none>              <none>   reserved   <none>         <none>",
-            "MODIFIED   198.18.9.0/24        192.0.2.19        <none>              <none>   reserved   node-i         <none>",
-            "DELETED    198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a         <none>",
+            "EVENT      SUBNET               PUBLIC IP         VTEP MAC            VNI      KIND       OWNER                IPV6 SUBNET",
+            "ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a               <none>",
+            "ADDED      198.18.9.0/24        192.0.2.19        <none>              <none>   reserved   <none>               <none>",
+            "MODIFIED   198.18.9.0/24        192.0.2.19        <none>              <none>   reserved   node-i               <none>",
+            "DELETED    198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a               <none>",
         }));
     }
 

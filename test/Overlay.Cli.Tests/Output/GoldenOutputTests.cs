@@ -119,11 +119,46 @@ public sealed class GoldenOutputTests
         };
 
         Assert.That(string.Join("\n", lines) + "\n", Is.EqualTo("""
-            EVENT      SUBNET               PUBLIC IP         VTEP MAC            VNI      KIND       OWNER          IPV6 SUBNET
-            ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a         <none>
-            MODIFIED   198.18.9.0/24        192.0.2.19        <none>              <none>   reserved   <none>         <none>
-            DELETED    198.18.10.0/24       198.51.100.10     0e:2a:00:00:00:0a   1        lease      node-c         2001:db8:0:a::/64
+            EVENT      SUBNET               PUBLIC IP         VTEP MAC            VNI      KIND       OWNER                IPV6 SUBNET
+            ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      node-a               <none>
+            MODIFIED   198.18.9.0/24        192.0.2.19        <none>              <none>   reserved   <none>               <none>
+            DELETED    198.18.10.0/24       198.51.100.10     0e:2a:00:00:00:0a   1        lease      node-c               2001:db8:0:a::/64
             """ + "\n"));
+    }
+
+    [Test]
+    public void Watch_columns_stay_aligned_with_overlayds_default_owner_ids()
+    {
+        Overlay.Core.Leases.Lease lease = Samples.Three()[0];
+        Overlay.Core.Leases.Lease defaultOwner = lease with { Attributes = lease.Attributes with { OwnerId = "m-594fcc027f512de4" } };
+        Overlay.Core.Leases.Lease noOwner = lease with { Attributes = lease.Attributes with { OwnerId = null } };
+        int width = LeaseView.WatchOwnerWidth([defaultOwner, noOwner]);
+
+        string[] lines =
+        [
+            LeaseView.WatchHeader(width),
+            LeaseView.WatchLine(new LeaseChange(LeaseChangeKind.Added, lease.Subnet, defaultOwner, null), width),
+            LeaseView.WatchLine(new LeaseChange(LeaseChangeKind.Added, lease.Subnet, noOwner, null), width),
+        ];
+
+        int ipv6Column = lines[0].IndexOf("IPV6 SUBNET", StringComparison.Ordinal);
+        Assert.That(lines.Skip(1).Select(l => l.LastIndexOf("<none>", StringComparison.Ordinal)), Has.All.EqualTo(ipv6Column), string.Join("\n", lines));
+        Assert.That(lines[1], Is.EqualTo("ADDED      198.18.34.0/24       192.0.2.11        0e:2a:11:22:33:44   1        lease      m-594fcc027f512de4   <none>"));
+    }
+
+    [Test]
+    public void A_longer_owner_present_at_the_start_of_a_watch_widens_the_owner_column()
+    {
+        Overlay.Core.Leases.Lease lease = Samples.Three()[0];
+        Overlay.Core.Leases.Lease named = lease with { Attributes = lease.Attributes with { OwnerId = "worker-17.rack-4.example.test" } };
+        int width = LeaseView.WatchOwnerWidth([named]);
+
+        string header = LeaseView.WatchHeader(width);
+        string line = LeaseView.WatchLine(new LeaseChange(LeaseChangeKind.Added, lease.Subnet, named, null), width);
+
+        Assert.That(width, Is.EqualTo("worker-17.rack-4.example.test".Length));
+        Assert.That(line.IndexOf("<none>", StringComparison.Ordinal), Is.EqualTo(header.IndexOf("IPV6 SUBNET", StringComparison.Ordinal)));
+        Assert.That(LeaseView.WatchOwnerWidth([]), Is.EqualTo(18), "at least a default owner id");
     }
 
     [Test]

@@ -69,7 +69,10 @@ public sealed class CommandLineTests
     [TestCase(new[] { "leases", "list", "-o", "yaml" }, "error: flag --output: 'yaml' is not a format of 'leases list'; use one of: table, wide, json\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "leases", "list", "--etcd-prefix" }, "error: flag --etcd-prefix: '' is not an etcd prefix; give one such as /coreos.com/network\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "-etcd-prefix=/x", "leases", "list" }, "error: Unrecognized command or argument '-etcd-prefix=/x'. (did you mean --etcd-prefix? long flags take two dashes)\nSee 'overlayctl leases list --help' for usage.\n")]
-    [TestCase(new[] { "leases", "-o", "json", "list" }, "error: Unrecognized command or argument '-o'. (-o is a flag of 'leases list': put it after 'leases list')\nerror: Unrecognized command or argument 'json'.\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "-o", "json", "list" }, "error: Unrecognized command or argument '-o'. (-o is a flag of 'leases list': put it after 'leases list')\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "--ouptut", "json" }, "error: Unrecognized command or argument '--ouptut'.\n'--ouptut' was not matched. Did you mean one of the following?\n--output\nSee 'overlayctl leases list --help' for usage.\n")]
+    [TestCase(new[] { "leases", "reserve", "198.18.9.0/24", "--publicip", "192.0.2.19" }, "error: Unrecognized command or argument '--publicip'.\n'--publicip' was not matched. Did you mean one of the following?\n--public-ip\nSee 'overlayctl leases reserve --help' for usage.\n")]
+    [TestCase(new[] { "leases", "list", "--foo", "--foo" }, "error: Unrecognized command or argument '--foo'.\n'--foo' was not matched. Did you mean one of the following?\n-o\nSee 'overlayctl leases list --help' for usage.\n")]
     [TestCase(new[] { "completion", "fish" }, "error: Argument 'fish' not recognized. Must be one of:\n\t'bash'\n\t'zsh'\nSee 'overlayctl completion --help' for usage.\n")]
     [TestCase(new string[0], "error: no command given; try 'overlayctl leases list', or see 'overlayctl --help'\nSee 'overlayctl --help' for usage.\n")]
     public async Task Usage_errors_exit_2_naming_what_is_wrong_and_where_help_is(string[] args, string message)

@@ -154,6 +154,19 @@ public sealed class PodArgumentTests
     }
 
     [Test]
+    public async Task Pod_run_with_a_node_namespace_that_does_not_exist_is_a_usage_error()
+    {
+        string name = $"{NetworkLab.NamePrefix}{Environment.ProcessId}x0-nonode";
+
+        CliResult result = await Cli.RunAsync("pod", "run", name, "--node", "no-such-node", "--cluster-dns", "198.18.255.10", "--node-resolv-conf", "/dev/null");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Err, Is.EqualTo("error: flag --node: node namespace /run/netns/no-such-node does not exist (--node no-such-node); give the name of a namespace under /run/netns or its path\n"
+            + "See 'overlayctl pod run --help' for usage.\n"));
+        Assert.That(File.Exists("/run/netns/" + name), Is.False, "nothing is created");
+    }
+
+    [Test]
     public async Task A_pod_name_that_is_not_a_DNS_label_is_refused()
     {
         CliResult result = await Cli.RunAsync("pod", "rm", "Web_1");

@@ -48,6 +48,93 @@ public class DemoTests
     }
 
     [Test]
+    public async Task With_keep_and_no_terminal_the_demo_runs_until_SIGTERM_and_every_command_it_prints_returns_at_once()
+    {
+        Root.Require();
+        IReadOnlyList<string> before = NetworkLab.ListNamespaceNames();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(TestContext.CurrentContext.TestDirectory, "overlay-demo.dll"), "--keep"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process demo = Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        string Output()
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+
+        demo.OutputDataReceived += (_, e) => { lock (output) { output.Append(e.Data).Append('\n'); } };
+        demo.ErrorDataReceived += (_, e) => { lock (output) { output.Append(e.Data).Append('\n'); } };
+        demo.BeginOutputReadLine();
+        demo.BeginErrorReadLine();
+        demo.StandardInput.Close(); // no terminal: stdin is at its end from the start
+        try
+        {
+            Assert.That(Poll.Until(() => Output().Contains("to tear everything down", StringComparison.Ordinal) || demo.HasExited, TimeSpan.FromMinutes(3)), Is.True, Output());
+            Assert.That(demo.HasExited, Is.False, "the demo ended although stdin's end is no Enter:\n" + Output());
+            string text = Output();
+            Assert.That(text, Does.Not.Contain("FAIL"));
+
+            // Each node's health and metrics URL and its log file.
+            foreach (int n in new[] { 1, 2, 3 })
+            {
+                Match node = Regex.Match(text, $@"^  node{n} +health (http://192\.0\.2\.1{n}:\d+/readyz) +metrics (http://192\.0\.2\.1{n}:\d+/metrics) +log (/\S+)$", RegexOptions.Multiline);
+                Assert.That(node.Success, Is.True, $"node{n}'s URLs and log:\n{text}");
+                Assert.That(Poll.Until(() => File.Exists(node.Groups[3].Value) && File.ReadAllText(node.Groups[3].Value).Contains(" ready: ", StringComparison.Ordinal), TimeSpan.FromSeconds(5)), Is.True, $"node{n}'s overlayd log in {node.Groups[3].Value}");
+            }
+
+            // Every suggested command returns at once, and works; one that keeps running says so and how to stop it.
+            string[] lines = text[(text.IndexOf("In another terminal", StringComparison.Ordinal))..].Split('\n').Skip(1).TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal)).ToArray();
+            IReadOnlyList<Suggestion> suggestions = LookAround.Parse(lines);
+            Assert.That(suggestions, Has.Count.GreaterThanOrEqualTo(15), text);
+            Assert.That(suggestions.Where(s => s.Command.Contains(" watch", StringComparison.Ordinal)).Select(s => s.RunsUntilInterrupted), Has.All.True, "a watch is labelled");
+            Assert.That(suggestions.Any(s => s.Command.Contains("/metrics", StringComparison.Ordinal)) && suggestions.Any(s => s.Command.Contains("/readyz", StringComparison.Ordinal)), Is.True);
+            var slow = new List<string>();
+            foreach (Suggestion suggestion in suggestions.Where(s => !s.RunsUntilInterrupted))
+            {
+                var clock = Stopwatch.StartNew();
+                CommandResult run = await Shell.RunAsync("bash", ["-c", suggestion.Command], TimeSpan.FromSeconds(30));
+                Assert.That(run.ExitCode, Is.Zero, $"{suggestion.Command}\n{run.StdOut}{run.StdErr}");
+                Assert.That(run.StdOut, Is.Not.Empty, suggestion.Command);
+                if (clock.Elapsed > TimeSpan.FromSeconds(15))
+                {
+                    slow.Add($"{suggestion.Command}: {clock.Elapsed.TotalSeconds:F1} s");
+                }
+            }
+
+            Assert.That(slow, Is.Empty, "commands that did not return at once");
+            Assert.That(demo.HasExited, Is.False, "still running after the commands");
+
+            Shell.Run("kill", "-TERM", demo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).EnsureSuccess();
+            Assert.That(demo.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "SIGTERM ends the demo");
+            demo.WaitForExit();
+            Assert.That(demo.ExitCode, Is.Zero, Output());
+            Assert.That(Output(), Does.Contain("SIGTERM received.\nCleaning up:"));
+            Assert.That(Regex.Count(Output(), "removed pod "), Is.EqualTo(3));
+            string lab = Regex.Match(text, @"pod (\S+)-pod1 runs in ").Groups[1].Value;
+            Assert.That(lab, Does.StartWith(NetworkLab.NamePrefix));
+            Assert.That(NetworkLab.ListNamespaceNames().Except(before).Where(n => n.StartsWith(lab + "-", StringComparison.Ordinal)), Is.Empty, "namespaces left behind");
+        }
+        finally
+        {
+            if (!demo.HasExited)
+            {
+                Shell.Run("kill", "-TERM", demo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (!demo.WaitForExit(TimeSpan.FromSeconds(60)))
+                {
+                    demo.Kill(entireProcessTree: true);
+                    DemoRun.TearDown(TextWriter.Null);
+                }
+            }
+        }
+    }
+
+    [Test]
     public void Teardown_removes_what_a_killed_demo_run_made_and_no_other_ovt_namespace()
     {
         Root.Require();

@@ -55,6 +55,31 @@ public class DesiredStateTests
     }
 
     [Test]
+    public void A_reservation_without_backend_data_awaits_its_node_and_is_not_programmed()
+    {
+        var reservation = new Lease(SubnetKey.Parse("198.18.9.0-24"), new LeaseAttributes { PublicIP = "192.0.2.19", BackendType = "vxlan", OwnerId = "node-i" }, Lease.NoEtcdLease);
+
+        DesiredState state = DesiredStateBuilder.Build(Families(Config, DeviceIndex), [reservation, LeaseOf("198.18.4.0-24", "192.0.2.14")], Own);
+
+        Assert.That(state.Skipped.Single().AwaitingNode, Is.True);
+        Assert.That(state.Skipped.Single().Reason, Is.EqualTo("reserved for 192.0.2.19 (owner node-i), whose node has not written its VtepMAC yet; it is programmed when overlayd (or flanneld) starts there"));
+        Assert.That(state.PeerCount, Is.EqualTo(1));
+    }
+
+    [TestCase(5L, null, "vxlan", "198.18.9.0-24", Description = "a lease with an etcd lease: its node runs and wrote no MAC")]
+    [TestCase(Lease.NoEtcdLease, "0e:00", "vxlan", "198.18.9.0-24", Description = "a reservation with a bad MAC")]
+    [TestCase(Lease.NoEtcdLease, null, "udp", "198.18.9.0-24", Description = "a reservation for another backend")]
+    [TestCase(Lease.NoEtcdLease, null, "vxlan", "198.19.9.0-24", Description = "a reservation outside the network")]
+    public void Anything_else_without_a_usable_VTEP_MAC_is_a_fault_not_a_wait(long etcdLease, string? mac, string backend, string subnet)
+    {
+        var attributes = new LeaseAttributes { PublicIP = "192.0.2.19", BackendType = backend, BackendData = mac is null ? null : new VxlanBackendData { Vni = 1, VtepMac = mac } };
+
+        DesiredState state = DesiredStateBuilder.Build(Families(Config, DeviceIndex), [new Lease(SubnetKey.Parse(subnet), attributes, etcdLease)], Own);
+
+        Assert.That(state.Skipped.Single().AwaitingNode, Is.False, state.Skipped.Single().Reason);
+    }
+
+    [Test]
     public void Of_two_overlapping_leases_only_the_first_is_programmed()
     {
         DesiredState state = DesiredStateBuilder.Build(Families(Config, DeviceIndex), [LeaseOf("198.18.4.0-24", "192.0.2.14"), LeaseOf("198.18.4.0-25", "192.0.2.15")], Own);
