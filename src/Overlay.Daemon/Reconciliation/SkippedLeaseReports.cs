@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Overlay.Core.Leases;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Reconciliation;
 

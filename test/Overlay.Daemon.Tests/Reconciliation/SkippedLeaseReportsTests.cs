@@ -1,5 +1,6 @@
 using Overlay.Core.Leases;
 using Overlay.Daemon.Reconciliation;
+using Overlay.Reconciliation;
 
 namespace Overlay.Daemon.Tests.Reconciliation;
 
