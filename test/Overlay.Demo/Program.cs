@@ -131,6 +131,20 @@ try
 
     Console.WriteLine(failures == 0 ? "\nEvery pod reaches every other pod through the overlay." : $"\n{failures} pod pairs could not reach each other.");
 
+    // What an operator looks at on a node: its kernel against etcd, and one pod-to-pod path through it.
+    ClusterNode looked = pods[0].Node;
+    Console.WriteLine($"\n{looked.Name}'s kernel against etcd (overlayctl node status --netns {looked.Ns.Name}):");
+    CommandResult nodeStatus = cluster.Switch.Exec(["dotnet", overlayctl, "--etcd-endpoints", cluster.Etcd.Endpoint, "node", "status", "--netns", looked.Ns.Name]);
+    Console.WriteLine(nodeStatus.StdOut.TrimEnd() + nodeStatus.StdErr.TrimEnd());
+    failures += nodeStatus.ExitCode == 0 ? 0 : 1;
+    if (pods.Count > 1)
+    {
+        Console.WriteLine($"\nThe path from {pods[0].Name} to {pods[1].Name} on {looked.Name} (overlayctl trace {pods[0].Address} {pods[1].Address} --netns {looked.Ns.Name}):");
+        CommandResult trace = cluster.Switch.Exec(["dotnet", overlayctl, "--etcd-endpoints", cluster.Etcd.Endpoint, "trace", pods[0].Address, pods[1].Address, "--netns", looked.Ns.Name]);
+        Console.WriteLine(trace.StdOut.TrimEnd() + trace.StdErr.TrimEnd());
+        failures += trace.ExitCode == 0 ? 0 : 1;
+    }
+
     // A service backed by the three pods: each pod serves TCP on the target port and answers with its node's
     // name and the client address it saw; overlayd on every node turns the registry into nftables rules.
     foreach (var pod in pods)

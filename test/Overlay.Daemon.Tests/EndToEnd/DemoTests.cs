@@ -21,7 +21,10 @@ public class DemoTests
         Assert.That(demo.ExitCode, Is.Zero, demo.StdOut + demo.StdErr);
         Assert.That(demo.StdOut, Does.Contain("SUBNET").And.Contain("VTEP MAC"), "the lease table");
         Assert.That(demo.StdOut, Does.Contain("nameserver 198.19.0.10\n  search default.svc.cluster.local svc.cluster.local cluster.local"), "a pod's resolv.conf, cluster DNS at the service network's .10");
-        Assert.That(Regex.Count(demo.StdOut, @"\bok\b"), Is.EqualTo(9), "3 x 3 matrix");
+        string matrix = demo.StdOut[demo.StdOut.IndexOf("Pod-to-pod connectivity", StringComparison.Ordinal)..demo.StdOut.IndexOf("Every pod reaches every other pod", StringComparison.Ordinal)];
+        Assert.That(Regex.Count(matrix, @"\bok\b"), Is.EqualTo(9), "3 x 3 matrix");
+        Assert.That(demo.StdOut, Does.Contain("node1's kernel against etcd (overlayctl node status --netns ").And.Contain("Peers:     2 in etcd: 2 ok, 0 broken, 0 skipped").And.Contain("Result: the kernel matches etcd"));
+        Assert.That(demo.StdOut, Does.Contain("Result: the path is whole"), "overlayctl trace from node1's pod to node2's");
         Assert.That(demo.StdOut, Does.Not.Contain("FAIL"));
 
         string clusterIP = Regex.Match(demo.StdOut, @"^demo +(198\.19\.\d+\.\d+) +http:80:8080/tcp +app=demo$", RegexOptions.Multiline).Groups[1].Value;
