@@ -195,7 +195,12 @@ internal static class CommandLine
         output.Validators.Add(result =>
         {
             string? format = result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
-            if (format is not null && !formats.Contains(format))
+            if (format is not null && format.StartsWith("utput", StringComparison.Ordinal))
+            {
+                // Go's single-dash "-output=json": the parser reads it as -o with the value "utput=json".
+                result.AddError($"flag -output{format[5..]}: did you mean --output{format[5..]}? long flags take two dashes");
+            }
+            else if (format is not null && !formats.Contains(format))
             {
                 result.AddError($"flag --output: '{format}' is not a format of '{command}'; use one of: {string.Join(", ", formats)}");
             }
