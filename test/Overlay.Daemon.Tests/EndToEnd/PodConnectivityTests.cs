@@ -104,7 +104,12 @@ public class PodConnectivityTests : PodClusterFixture
         string response = Kernel.HttpGet(Cluster.Nodes[1], "/metrics");
         string body = response[(response.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
 
+        // Before the first garbage collection overlay_gc_committed_bytes is left out (no figure exists yet; seen in CI;
+        // the rule itself is ProcessMemoryTests'): the shape is compared without it then.
+        bool committed = body.Contains("\noverlay_gc_committed_bytes ", StringComparison.Ordinal);
+        string[] absent = committed ? MetricsFormatTests.ServiceFamilies : [.. MetricsFormatTests.ServiceFamilies, "overlay_gc_committed_bytes"];
+
         Assert.That(response, Does.StartWith("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
-        Assert.That(MetricsFormatTests.Shape(body), Is.EqualTo(MetricsFormatTests.Shape(MetricsFormatTests.WithoutFamilies(MetricsFormatTests.Pinned, MetricsFormatTests.ServiceFamilies))));
+        Assert.That(MetricsFormatTests.Shape(body), Is.EqualTo(MetricsFormatTests.Shape(MetricsFormatTests.WithoutFamilies(MetricsFormatTests.Pinned, absent))));
     }
 }
