@@ -30,31 +30,19 @@ public sealed class DepartureGrace(TimeSpan period)
     public bool IsHeld(SubnetKey subnet) => _held.ContainsKey(subnet);
 
     /// <summary>
-    /// Follows the lease set from <paramref name="previous"/> to <paramref name="current"/>: every lease that left
-    /// (other than <paramref name="own"/>) is held from <paramref name="now"/>, and every held lease whose subnet is
-    /// back is released (the new lease replaces it). A lease held already keeps its first deadline.
+    /// A lease left the lease set (its last value <paramref name="gone"/>): it is held from <paramref name="now"/>,
+    /// unless it is this node's own (<paramref name="own"/>) or held already (it keeps its first deadline).
     /// </summary>
-    public void Follow(IReadOnlyList<Lease> previous, IReadOnlyList<Lease> current, SubnetKey own, DateTimeOffset now)
+    public void Depart(Lease gone, SubnetKey own, DateTimeOffset now)
     {
-        var present = new HashSet<SubnetKey>(current.Count);
-        foreach (Lease lease in current)
+        if (gone.Subnet != own)
         {
-            present.Add(lease.Subnet);
-        }
-
-        foreach (SubnetKey back in _held.Keys.Where(present.Contains).ToList())
-        {
-            _held.Remove(back);
-        }
-
-        foreach (Lease gone in previous)
-        {
-            if (!present.Contains(gone.Subnet) && gone.Subnet != own && !_held.ContainsKey(gone.Subnet))
-            {
-                _held[gone.Subnet] = (gone, now + Period);
-            }
+            _held.TryAdd(gone.Subnet, (gone, now + Period));
         }
     }
+
+    /// <summary>A lease for <paramref name="subnet"/> is in the lease set (again): the new value replaces a held one.</summary>
+    public void Return(SubnetKey subnet) => _held.Remove(subnet);
 
     /// <summary>The held leases whose grace has ended by <paramref name="now"/>, no longer held: remove their entries now.</summary>
     public IReadOnlyList<SubnetKey> TakeExpired(DateTimeOffset now)

@@ -23,9 +23,8 @@ public sealed partial class PeersComponent : INodeComponent
     private readonly DepartureGrace _grace;
     private readonly ITimer _graceTimer;
 
-    // The lease set as etcd last said, and what is programmed: that set and the departed leases still in their grace.
+    // The lease set as etcd last said; what is programmed is that set and the departed leases still in their grace.
     private IReadOnlyList<Lease> _current = [];
-    private IReadOnlyList<Lease> _leases = [];
 
     /// <param name="sink">Where the wake-up at the end of a departed peer's grace goes (<see cref="Triggers.Departures"/>).</param>
     public PeersComponent(
@@ -56,8 +55,7 @@ public sealed partial class PeersComponent : INodeComponent
     public ReconcileResult FirstPass(IReadOnlyList<Lease> leases)
     {
         _current = leases;
-        _leases = _grace.Effective(leases, _own().Subnet);
-        ReconcileResult result = _reconciler.Reconcile(_leases, _own().Subnet, _underlayIndex);
+        ReconcileResult result = _reconciler.Reconcile(_grace.Effective(leases, _own().Subnet), _own().Subnet, _underlayIndex);
         LogReconciled(_logger, "start", result.Changes, result.Peers, result.Failed, result.Duration.TotalMilliseconds);
         return result;
     }
@@ -66,15 +64,30 @@ public sealed partial class PeersComponent : INodeComponent
     {
         SubnetKey own = _own().Subnet;
         DateTimeOffset now = _time.GetUtcNow();
-        if (batch.LeaseUpdates.Count > 0)
+        // Each subnet the batch touched, with the lease it ends with (null: gone); a departed lease starts its grace.
+        var touched = new Dictionary<SubnetKey, Lease?>();
+        foreach (LeaseUpdate update in batch.LeaseUpdates)
         {
-            IReadOnlyList<Lease> previous = _current;
-            _current = batch.LeaseUpdates[^1].Current;
-            _grace.Follow(previous, _current, own, now);
+            foreach (LeaseChange change in update.Changes)
+            {
+                touched[change.Subnet] = change.Lease;
+                if (change.Lease is null)
+                {
+                    if (change.Previous is { } gone)
+                    {
+                        _grace.Depart(gone, own, now);
+                    }
+                }
+                else
+                {
+                    _grace.Return(change.Subnet);
+                }
+            }
+
+            _current = update.Current;
         }
 
         IReadOnlyList<SubnetKey> departed = _grace.TakeExpired(now);
-        _leases = _grace.Effective(_current, own);
         ScheduleGraceEnd(now);
 
         PassPlan plan = PassPlanner.Plan(batch, default);
@@ -84,7 +97,7 @@ public sealed partial class PeersComponent : INodeComponent
         }
 
         ReconcileResult? result = plan.Reconcile == ReconcileMode.LeaseChanges
-            ? _reconciler.TryApplyLeaseChanges(LeaseChanges(batch, departed))
+            ? _reconciler.TryApplyLeaseChanges(LeaseChanges(touched, departed))
             : null;
         if (result is null)
         {
@@ -94,7 +107,7 @@ public sealed partial class PeersComponent : INodeComponent
                 return ValueTask.CompletedTask;
             }
 
-            result = _reconciler.Reconcile(_leases, _own().Subnet, _underlayIndex);
+            result = _reconciler.Reconcile(_grace.Effective(_current, own), own, _underlayIndex);
         }
 
         if (plan.CountRepairs)
@@ -116,36 +129,23 @@ public sealed partial class PeersComponent : INodeComponent
     }
 
     /// <summary>
-    /// Each subnet the batch touched with the lease it ends with (null: gone), except a departed lease in its grace,
-    /// and the leases whose grace ended: a lease deleted and put back within one batch is one unchanged lease.
+    /// The touched subnets with their end state, except a departed lease in its grace, and the leases whose grace ended:
+    /// a lease deleted and put back within one batch is one unchanged lease.
     /// </summary>
-    private List<(SubnetKey Subnet, Lease? Lease)> LeaseChanges(TriggerBatch batch, IReadOnlyList<SubnetKey> departed)
+    private List<(SubnetKey Subnet, Lease? Lease)> LeaseChanges(Dictionary<SubnetKey, Lease?> touched, IReadOnlyList<SubnetKey> departed)
     {
-        var bySubnet = new Dictionary<SubnetKey, Lease>(_current.Count);
-        foreach (Lease lease in _current)
+        var changes = new List<(SubnetKey Subnet, Lease? Lease)>(touched.Count + departed.Count);
+        foreach ((SubnetKey subnet, Lease? lease) in touched)
         {
-            bySubnet[lease.Subnet] = lease;
-        }
-
-        var touched = new HashSet<SubnetKey>();
-        var changes = new List<(SubnetKey Subnet, Lease? Lease)>();
-        foreach (LeaseChange change in batch.LeaseUpdates.SelectMany(u => u.Changes))
-        {
-            if (!touched.Add(change.Subnet))
+            if (lease is not null || !_grace.IsHeld(subnet))
             {
-                continue;
-            }
-
-            Lease? now = bySubnet.GetValueOrDefault(change.Subnet);
-            if (now is not null || !_grace.IsHeld(change.Subnet))
-            {
-                changes.Add((change.Subnet, now));
+                changes.Add((subnet, lease));
             }
         }
 
         foreach (SubnetKey subnet in departed)
         {
-            if (!changes.Exists(c => c.Subnet == subnet))
+            if (!touched.ContainsKey(subnet)) // a touched one is above already: no longer held, it ends as null
             {
                 changes.Add((subnet, null));
             }

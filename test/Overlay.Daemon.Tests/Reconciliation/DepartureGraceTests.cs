@@ -14,7 +14,7 @@ public class DepartureGraceTests
     public void A_lease_that_left_is_still_programmed_during_its_grace_and_removed_when_it_ends()
     {
         var grace = new DepartureGrace(TimeSpan.FromSeconds(2));
-        grace.Follow([Two, Three], [Two], Own, T0);
+        grace.Depart(Three, Own, T0);
 
         Assert.That(grace.Effective([Two], Own), Is.EquivalentTo(new[] { Two, Three }));
         Assert.That(grace.NextExpiry, Is.EqualTo(T0.AddSeconds(2)));
@@ -28,10 +28,10 @@ public class DepartureGraceTests
     public void A_lease_put_back_within_its_grace_is_released_and_the_new_value_is_what_is_programmed()
     {
         var grace = new DepartureGrace(TimeSpan.FromSeconds(2));
-        grace.Follow([Two, Three], [Two], Own, T0);
+        grace.Depart(Three, Own, T0);
         Lease threeMoved = LeaseOf("198.18.3.0-24", "192.0.2.23", mac: "0e:00:00:00:00:33");
 
-        grace.Follow([Two], [Two, threeMoved], Own, T0.AddSeconds(0.5));
+        grace.Return(threeMoved.Subnet);
 
         Assert.That(grace.IsHeld(Three.Subnet), Is.False);
         Assert.That(grace.Effective([Two, threeMoved], Own), Is.EqualTo(new[] { Two, threeMoved }));
@@ -39,11 +39,11 @@ public class DepartureGraceTests
     }
 
     [Test]
-    public void A_lease_held_already_keeps_its_first_deadline_when_later_lists_still_lack_it()
+    public void A_lease_held_already_keeps_its_first_deadline_when_it_departs_again()
     {
         var grace = new DepartureGrace(TimeSpan.FromSeconds(2));
-        grace.Follow([Two, Three], [Two], Own, T0);
-        grace.Follow([Two], [Two], Own, T0.AddSeconds(1.5));
+        grace.Depart(Three, Own, T0);
+        grace.Depart(Three, Own, T0.AddSeconds(1.5));
 
         Assert.That(grace.NextExpiry, Is.EqualTo(T0.AddSeconds(2)));
     }
@@ -54,7 +54,7 @@ public class DepartureGraceTests
         var grace = new DepartureGrace(TimeSpan.FromSeconds(2));
         Lease own = LeaseOf(Own.ToString(), "192.0.2.11");
 
-        grace.Follow([own, Two], [Two], Own, T0);
+        grace.Depart(own, Own, T0);
 
         Assert.That(grace.Count, Is.Zero);
     }
@@ -63,7 +63,7 @@ public class DepartureGraceTests
     public void A_held_lease_overlapping_a_current_one_is_left_out_at_once()
     {
         var grace = new DepartureGrace(TimeSpan.FromSeconds(2));
-        grace.Follow([Two, Three], [Two], Own, T0);
+        grace.Depart(Three, Own, T0);
         Lease wider = LeaseOf("198.18.2.0-23", "192.0.2.14", mac: "0e:00:00:00:00:04");
 
         Assert.That(grace.Effective([wider], Own), Is.EqualTo(new[] { wider }), "198.18.2.0/23 covers the held 198.18.3.0/24");
